@@ -1,0 +1,1 @@
+"""Passwords, access tokens and refresh-token sessions of todohub (no web framework)."""

@@ -1,0 +1,1 @@
+"""todohub: the realtime hub (Starlette app, sockets, rooms, brokers, REST)."""

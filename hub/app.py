@@ -1,0 +1,165 @@
+"""create_app(settings): routes, middleware and the lifespan that builds the database,
+broker, presence, rooms and writer, and tears them down in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from auth.keys import load_secret
+from auth.passwords import Hasher
+from auth.tokens import TokenIssuer
+from hub.brokers import create_broker
+from hub.catchup import CatchUp
+from hub.config import Settings
+from hub.context import HubContext
+from hub.dispatch import Dispatcher
+from hub.errors import ErrorCode, HubError
+from hub.metrics import Metrics
+from hub.presence import create_presence
+from hub.ratelimit import FailureCounter, KeyedBuckets
+from hub.rest import auth as rest_auth
+from hub.rest import changes as rest_changes
+from hub.rest import ops as rest_ops
+from hub.rest import todos as rest_todos
+from hub.rest.common import error_response
+from hub.rooms import Rooms
+from hub.websocket import websocket_endpoint
+from storage.changes import prune
+from storage.engine import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger("todohub")
+
+
+async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
+    """Open the database (migrating it), the broker and presence; start the writer."""
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    if migrate:
+        await upgrade(url)
+    db = Database(url, settings.db_pool_size, settings.db_max_overflow)
+    broker = create_broker(settings.redis_url, settings.redis_prefix)
+    presence = create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl)
+    rooms = Rooms(broker)
+    metrics = Metrics()
+    dispatcher = Dispatcher(db, broker, metrics, settings.group_commit_max)
+    hub = HubContext(
+        settings=settings,
+        db=db,
+        broker=broker,
+        presence=presence,
+        rooms=rooms,
+        dispatcher=dispatcher,
+        catchup=CatchUp(db, settings.snapshot_page, settings.replay_page),
+        issuer=TokenIssuer(load_secret(settings.secret, settings.data_dir), settings.access_ttl),
+        hasher=Hasher(settings.argon2_time_cost, settings.argon2_memory_cost,
+                      settings.argon2_parallelism),
+        metrics=metrics,
+        login_failures=FailureCounter(settings.login_max_failures, settings.login_failure_window),
+        guest_buckets=KeyedBuckets(settings.guest_rate, settings.guest_burst),
+    )
+    await broker.start()
+    await presence.start()
+    await dispatcher.start()
+    return hub
+
+
+async def close_context(hub: HubContext) -> None:
+    """Drain the writer, then close presence, broker and database."""
+    await hub.dispatcher.stop(hub.settings.shutdown_grace)
+    for part in (hub.presence, hub.broker):
+        try:
+            await part.stop()
+        except Exception as exc:
+            log.warning("stopping %s failed: %s", part.__class__.__name__, exc)
+    await hub.db.dispose()
+
+
+async def _prune_forever(hub: HubContext) -> None:
+    settings = hub.settings
+    while True:
+        await asyncio.sleep(settings.prune_interval)
+        try:
+            async with hub.db.write() as conn:
+                removed = await prune(conn, settings.retention_days, settings.retention_changes)
+            if removed:
+                log.info("pruned %d changes from the change log", removed)
+        except Exception as exc:
+            log.warning("pruning the change log failed (%s); will retry", exc)
+
+
+async def _hub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(
+        exc.status_code, ErrorCode.BAD_REQUEST
+    )
+    return error_response(HubError(code, str(exc.detail), status=exc.status_code,
+                                   headers=dict(exc.headers or {})))
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(HubError(ErrorCode.INTERNAL, "internal error"))
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The hub as an ASGI application."""
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub = await build_context(settings)
+        app.state.hub = hub
+        pruner = (asyncio.create_task(_prune_forever(hub))
+                  if settings.prune_interval > 0 else None)
+        log.info("todohub ready on %s (database %s, broker %s)", settings.port,
+                 hub.db.writer.url.get_backend_name(), hub.broker.__class__.__name__)
+        try:
+            yield
+        finally:
+            if pruner is not None:
+                pruner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruner
+            await close_context(hub)
+
+    routes = [
+        WebSocketRoute("/ws", websocket_endpoint),
+        *rest_auth.routes,
+        *rest_todos.routes,
+        *rest_changes.routes,
+        *rest_ops.routes,
+    ]
+    static = Path(settings.static_dir)
+    if static.is_dir():
+        routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            HubError: _hub_error,
+            HTTPException: _http_error,
+            Exception: _crash,
+        },
+    )
+
+
+def app_factory() -> Starlette:
+    """The application configured from the environment (for uvicorn's --factory)."""
+    return create_app(Settings.from_env())

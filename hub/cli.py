@@ -1,0 +1,153 @@
+"""The ``todohub`` command: ``serve``, ``migrate`` and ``user create``.
+
+Every setting is an option here and a ``TODOHUB_*`` environment variable; options win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from typing import Any
+
+from hub.config import Settings, parse_value, setting_fields
+
+
+def _add_setting_options(parser: argparse.ArgumentParser) -> None:
+    for f in setting_fields():
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", dest=f.name, default=None, metavar="VALUE",
+            help=f"{f.metadata.get('help', '')} (env TODOHUB_{f.name.upper()}, "
+                 f"default {f.default!r})",
+        )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for f in setting_fields():
+        raw = getattr(args, f.name, None)
+        if raw is not None:
+            overrides[f.name] = parse_value(f.type, raw)
+    settings = Settings.from_env(**overrides)
+    # Worker processes read the environment: hand every explicit option on.
+    for name, value in overrides.items():
+        os.environ[f"TODOHUB_{name.upper()}"] = str(int(value) if isinstance(value, bool)
+                                                   else value)
+    return settings
+
+
+def serve(settings: Settings) -> int:
+    """Run the hub with uvicorn until it is stopped."""
+    import uvicorn
+
+    from auth.keys import load_secret
+    from storage.migrate import upgrade
+
+    if settings.workers > 1 and not settings.redis_url:
+        print(
+            f"todohub: --workers {settings.workers} needs the Redis broker: several processes "
+            "with the in-process broker would not see each other's changes. Set TODOHUB_REDIS_URL "
+            "(or --redis-url), or run one worker.",
+            file=sys.stderr,
+        )
+        return 2
+    os.makedirs(settings.data_dir, exist_ok=True)
+    if not settings.secret:
+        # Generate the secret once, before workers start, so all of them share it.
+        load_secret("", settings.data_dir)
+    asyncio.run(upgrade(settings.resolved_database_url))
+    uvicorn.run(
+        "hub.app:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if settings.workers > 1 else None,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame,
+        ws_ping_interval=settings.ping_interval or None,
+        ws_ping_timeout=settings.ping_timeout or None,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),
+    )
+    return 0
+
+
+def migrate(settings: Settings) -> int:
+    """Bring the database to the newest schema."""
+    from storage.migrate import current_revision, upgrade
+
+    url = settings.resolved_database_url
+    os.makedirs(settings.data_dir, exist_ok=True)
+    asyncio.run(upgrade(url))
+    print(f"database at revision {asyncio.run(current_revision(url))}")
+    return 0
+
+
+def create_user_command(settings: Settings, username: str, password: str | None,
+                        email: str | None) -> int:
+    """Create a user from the command line."""
+    from auth.errors import WeakPassword
+    from auth.passwords import Hasher, check_strength
+    from storage.engine import Database
+    from storage.migrate import upgrade
+    from storage.users import UsernameTaken, create_user
+
+    if password is None:
+        password = getpass.getpass("password: ")
+    try:
+        check_strength(password)
+    except WeakPassword as exc:
+        print(f"todohub: weak password: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        url = settings.resolved_database_url
+        await upgrade(url)
+        db = Database(url)
+        hasher = Hasher(settings.argon2_time_cost, settings.argon2_memory_cost,
+                        settings.argon2_parallelism)
+        try:
+            hashed = await hasher.hash(password)
+            async with db.write() as conn:
+                user = await create_user(conn, username, hashed, email)
+        except UsernameTaken:
+            print(f"todohub: the username {username!r} is taken", file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+        print(f"created user {user.username} ({user.id})")
+        return 0
+
+    os.makedirs(settings.data_dir, exist_ok=True)
+    return asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``todohub`` command."""
+    parser = argparse.ArgumentParser(prog="todohub", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_setting_options(commands.add_parser("serve", help="run the hub"))
+    _add_setting_options(commands.add_parser("migrate", help="migrate the database to head"))
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--password", help="the password (asked for when absent)")
+    create.add_argument("--email")
+    _add_setting_options(create)
+    args = parser.parse_args(argv)
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "serve":
+        code = serve(settings)
+    elif args.command == "migrate":
+        code = migrate(settings)
+    else:
+        code = create_user_command(settings, args.username, args.password, args.email)
+    sys.exit(code)

@@ -1,0 +1,45 @@
+"""The parts of a running hub, built once by hub.app and handed to sessions and routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auth.passwords import Hasher
+from auth.tokens import TokenIssuer
+from hub import protocol
+from hub.brokers.base import Broker
+from hub.catchup import CatchUp
+from hub.config import Settings
+from hub.dispatch import Dispatcher
+from hub.metrics import Metrics
+from hub.presence.base import Presence
+from hub.ratelimit import FailureCounter, KeyedBuckets
+from hub.rooms import Rooms, presence_message, revoke_message, room_name
+from storage.engine import Database
+
+
+@dataclass
+class HubContext:
+    """Everything a session or a route needs."""
+
+    settings: Settings
+    db: Database
+    broker: Broker
+    presence: Presence
+    rooms: Rooms
+    dispatcher: Dispatcher
+    catchup: CatchUp
+    issuer: TokenIssuer
+    hasher: Hasher
+    metrics: Metrics
+    login_failures: FailureCounter
+    guest_buckets: KeyedBuckets
+
+    async def publish_presence(self, user_id: str) -> None:
+        """Tell every device of the user which devices are online now."""
+        devices = await self.presence.devices(user_id)
+        await self.broker.publish(room_name(user_id), presence_message(protocol.presence(devices)))
+
+    async def publish_revocation(self, user_id: str, session_id: str | None) -> None:
+        """Close the sockets of one session of the user, or of all (None), on every process."""
+        await self.broker.publish(room_name(user_id), revoke_message(session_id))

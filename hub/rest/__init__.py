@@ -1,0 +1,1 @@
+"""REST routes for scripts: writes go through hub.dispatch like socket commands."""

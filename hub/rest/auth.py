@@ -1,0 +1,205 @@
+"""Accounts and tokens: register, guest, upgrade, login, refresh, logout, me."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from auth import refresh
+from auth.errors import InvalidToken, TokenReused, WeakPassword
+from auth.passwords import check_strength
+from hub.authn import bearer_token
+from hub.context import HubContext
+from hub.errors import ErrorCode, HubError
+from hub.rest.common import JSON, client_address, hub_of, json_object, signed_in
+from storage.sessions import revoke_session, revoke_user_sessions
+from storage.users import (
+    UsernameTaken,
+    UserRecord,
+    create_user,
+    find_login,
+    get_user,
+    upgrade_guest,
+)
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+AUTH_BODY_LIMIT = 16 * 1024
+
+
+def _credentials(body: dict[str, Any], check: bool) -> tuple[str, str, str | None]:
+    username, password, email = body.get("username"), body.get("password"), body.get("email")
+    details = []
+    if not isinstance(username, str) or (check and not USERNAME.match(username)):
+        details.append({"field": "username",
+                        "reason": "must be 3-64 letters, digits, dots, dashes or underscores"})
+    if not isinstance(password, str) or not password:
+        details.append({"field": "password", "reason": "required string"})
+    elif check:
+        try:
+            check_strength(password)
+        except WeakPassword as exc:
+            details.append({"field": "password", "reason": str(exc)})
+    if email is not None and (not isinstance(email, str) or len(email) > 254
+                              or not EMAIL.match(email)):
+        details.append({"field": "email", "reason": "must be an email address"})
+    if check:
+        unknown = set(body) - {"username", "password", "email"}
+        details.extend({"field": name, "reason": "unknown field"} for name in sorted(unknown))
+    if details:
+        raise HubError(ErrorCode.VALIDATION, f"invalid {details[0]['field']}: "
+                       f"{details[0]['reason']}", details)
+    return str(username), str(password), email
+
+
+async def _tokens(hub: HubContext, user: UserRecord, session_id: str | None = None,
+                  refresh_token: str | None = None) -> dict[str, Any]:
+    if session_id is None or refresh_token is None:
+        async with hub.db.write() as conn:
+            grant = await refresh.start_session(conn, user.id, hub.settings.refresh_ttl)
+        session_id, refresh_token = grant.session_id, grant.token
+    access, _ = hub.issuer.issue(user.id, session_id)
+    return {"access_token": access, "refresh_token": refresh_token, "token_type": "bearer",
+            "expires_in": hub.issuer.ttl, "user": user.public()}
+
+
+async def register(request: Request) -> Response:
+    """Create a user (201), 409 when the name is taken, 422 for a weak password."""
+    hub = hub_of(request)
+    username, password, email = _credentials(
+        await json_object(request, AUTH_BODY_LIMIT), check=True
+    )
+    hashed = await hub.hasher.hash(password)
+    try:
+        async with hub.db.write() as conn:
+            user = await create_user(conn, username, hashed, email)
+    except UsernameTaken:
+        raise HubError(ErrorCode.CONFLICT, f"the username {username!r} (or email) is taken")
+    return JSON(user.public(), status_code=201)
+
+
+async def guest(request: Request) -> Response:
+    """A new guest user with its tokens, so a first visit needs no form."""
+    hub = hub_of(request)
+    if not hub.settings.guest_enabled:
+        raise HubError(ErrorCode.FORBIDDEN, "guest accounts are turned off on this hub")
+    allowed, wait = hub.guest_buckets.take(client_address(request))
+    if not allowed:
+        raise HubError(ErrorCode.RATE_LIMITED, "too many guest accounts from this address",
+                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+    async with hub.db.write() as conn:
+        user = await create_user(conn, f"guest-{secrets.token_hex(6)}", None, guest=True)
+    return JSON(await _tokens(hub, user), status_code=201)
+
+
+async def upgrade(request: Request) -> Response:
+    """Turn the signed-in guest into a full account, keeping its todos."""
+    hub = hub_of(request)
+    user, _claims = await signed_in(request)
+    username, password, email = _credentials(
+        await json_object(request, AUTH_BODY_LIMIT), check=True
+    )
+    if not user.guest:
+        raise HubError(ErrorCode.CONFLICT, "this account is already a full account")
+    hashed = await hub.hasher.hash(password)
+    try:
+        async with hub.db.write() as conn:
+            upgraded = await upgrade_guest(conn, user.id, username, hashed, email)
+    except UsernameTaken:
+        raise HubError(ErrorCode.CONFLICT, f"the username {username!r} (or email) is taken")
+    return JSON(await _tokens(hub, upgraded))
+
+
+async def login(request: Request) -> Response:
+    """Access and refresh tokens for a username (or email) and password."""
+    hub = hub_of(request)
+    username, password, _ = _credentials(await json_object(request, AUTH_BODY_LIMIT), False)
+    key = f"{client_address(request)}|{username.lower()}"
+    blocked = hub.login_failures.blocked_for(key)
+    if blocked > 0:
+        raise HubError(ErrorCode.RATE_LIMITED, "too many failed logins; wait before retrying",
+                       headers={"Retry-After": str(max(1, int(blocked + 0.999)))})
+    async with hub.db.read() as conn:
+        user = await find_login(conn, username)
+    if not await hub.hasher.verify(password, user.password_hash if user else None) or not user:
+        hub.login_failures.fail(key)
+        raise HubError(ErrorCode.UNAUTHORIZED, "wrong username or password")
+    hub.login_failures.clear(key)
+    return JSON(await _tokens(hub, user))
+
+
+async def refresh_tokens(request: Request) -> Response:
+    """Rotate a refresh token: a new pair; a spent token revokes its session."""
+    hub = hub_of(request)
+    body = await json_object(request, AUTH_BODY_LIMIT)
+    token = body.get("refresh_token")
+    if not isinstance(token, str) or not token:
+        raise HubError(ErrorCode.VALIDATION, "refresh_token is required",
+                       [{"field": "refresh_token", "reason": "required string"}])
+    try:
+        async with hub.db.write() as conn:
+            grant = await refresh.rotate(conn, token, hub.settings.refresh_ttl)
+            user = await get_user(conn, grant.user_id)
+    except TokenReused as exc:
+        # rotate's transaction rolled back with the exception: revoke in one that commits.
+        async with hub.db.write() as conn:
+            await revoke_session(conn, exc.session_id)
+        await hub.publish_revocation(exc.user_id, exc.session_id)
+        raise HubError(ErrorCode.UNAUTHORIZED, str(exc)) from None
+    except InvalidToken as exc:
+        raise HubError(ErrorCode.UNAUTHORIZED, str(exc)) from None
+    if user is None:
+        raise HubError(ErrorCode.UNAUTHORIZED, "the user no longer exists")
+    return JSON(await _tokens(hub, user, grant.session_id, grant.token))
+
+
+async def logout(request: Request) -> Response:
+    """Revoke this session (by Bearer token or refresh token), or every session with
+    ``?all=true``, closing the affected live sockets."""
+    hub = hub_of(request)
+    everything = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+    user_id: str | None = None
+    session_id: str | None = None
+    if bearer_token(request.headers.get("authorization")) is not None:
+        user, claims = await signed_in(request)
+        user_id, session_id = user.id, claims.session_id
+    else:
+        body = await json_object(request, AUTH_BODY_LIMIT)
+        token = body.get("refresh_token")
+        if not isinstance(token, str) or not token:
+            raise HubError(ErrorCode.UNAUTHORIZED,
+                           "expected a Bearer token or a refresh_token in the body")
+        async with hub.db.read() as conn:
+            found = await refresh.session_of(conn, token)
+        if found is None:
+            raise HubError(ErrorCode.UNAUTHORIZED, "unknown refresh token")
+        session_id, user_id = found
+    async with hub.db.write() as conn:
+        if everything:
+            await revoke_user_sessions(conn, user_id)
+        else:
+            await revoke_session(conn, session_id)
+    await hub.publish_revocation(user_id, None if everything else session_id)
+    return Response(status_code=204)
+
+
+async def me(request: Request) -> Response:
+    """The signed-in user."""
+    user, _ = await signed_in(request)
+    return JSON(user.public())
+
+
+routes = [
+    Route("/api/auth/register", register, methods=["POST"]),
+    Route("/api/auth/guest", guest, methods=["POST"]),
+    Route("/api/auth/upgrade", upgrade, methods=["POST"]),
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/refresh", refresh_tokens, methods=["POST"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/auth/me", me, methods=["GET"]),
+]

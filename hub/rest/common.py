@@ -1,0 +1,81 @@
+"""Shared pieces of the REST routes: error bodies, JSON bodies, the signed-in user."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from auth.errors import InvalidToken
+from auth.tokens import AccessClaims
+from hub.authn import authenticate, bearer_token
+from hub.context import HubContext
+from hub.errors import ErrorCode, HubError
+from storage.codec import dumps
+from storage.users import UserRecord
+
+
+class JSON(JSONResponse):
+    """Compact JSON responses."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content).encode()
+
+
+def hub_of(request: Request) -> HubContext:
+    """The running hub."""
+    hub: HubContext = request.app.state.hub
+    return hub
+
+
+def error_response(exc: HubError) -> Response:
+    """The JSON body and status of an error."""
+    return JSON({"error": exc.body()}, status_code=exc.status, headers=exc.headers)
+
+
+async def json_body(request: Request, limit: int) -> Any:
+    """The request's JSON body, refused with 413 past ``limit`` bytes and 400 when malformed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HubError(ErrorCode.TOO_LARGE, f"body larger than {limit} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise HubError(ErrorCode.TOO_LARGE, f"body larger than {limit} bytes")
+    if not raw:
+        raise HubError(ErrorCode.BAD_REQUEST, "expected a JSON body, got nothing")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise HubError(ErrorCode.BAD_REQUEST, "expected a JSON body, got text that is not JSON")
+
+
+async def json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The request's body, which must be a JSON object."""
+    body = await json_body(request, limit)
+    if not isinstance(body, dict):
+        raise HubError(ErrorCode.BAD_REQUEST,
+                       f"expected a JSON object, got a JSON {type(body).__name__}")
+    return body
+
+
+async def signed_in(request: Request) -> tuple[UserRecord, AccessClaims]:
+    """The user of the request's Bearer token; HubError(unauthorized) otherwise."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise HubError(ErrorCode.UNAUTHORIZED, "expected an Authorization: Bearer <token> header",
+                       headers={"WWW-Authenticate": "Bearer"})
+    hub = hub_of(request)
+    try:
+        return await authenticate(hub.db, hub.issuer, token)
+    except InvalidToken as exc:
+        raise HubError(ErrorCode.UNAUTHORIZED, str(exc),
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"

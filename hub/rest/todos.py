@@ -1,0 +1,222 @@
+"""Todos over REST: list, create, read, patch, delete, batch, stats. Writes call the
+dispatcher, so live devices see them like any socket command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hub.errors import ErrorCode, HubError
+from hub.rest.common import JSON, hub_of, json_body, json_object, signed_in
+from storage.clock import format_time, utcnow
+from storage.errors import CommandRejected
+from storage.todos import SORT_KEYS, TodoQuery, get_todo, list_todos, stats
+from storage.types import Command, parse_batch, parse_op
+
+REST_DEVICE = "rest"
+BODY_LIMIT = 1024 * 1024
+
+
+def _op_id(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 64:
+        raise HubError(ErrorCode.VALIDATION, "Idempotency-Key must be 1-64 characters",
+                       [{"field": "Idempotency-Key", "reason": "must be 1-64 characters"}])
+    return key
+
+
+def _if_match(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    text = raw.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise HubError(ErrorCode.VALIDATION, f"If-Match must be a version number, got {raw!r}",
+                       [{"field": "If-Match", "reason": "must be a version number"}])
+    return int(text)
+
+
+def _parse(data: Any) -> Any:
+    try:
+        return parse_op(data)
+    except CommandRejected as exc:
+        raise HubError(exc.code, exc.message, exc.details) from None
+
+
+async def _run(request: Request, user_id: str, command: Command) -> dict[str, Any]:
+    hub = hub_of(request)
+    applied = await hub.dispatcher.execute(user_id, command, REST_DEVICE)
+    return applied.answer
+
+
+def _conflict_to_412(exc: HubError, if_version: int | None) -> HubError:
+    if exc.code == ErrorCode.CONFLICT and if_version is not None:
+        exc.status = 412
+    return exc
+
+
+async def create(request: Request) -> Response:
+    """Create a todo (201 with the todo)."""
+    user, _ = await signed_in(request)
+    op_id = _op_id(request)
+    body = await json_object(request, BODY_LIMIT)
+    op = _parse({"type": "create", "todo": body})
+    answer = await _run(request, user.id, Command(op_id, [op]))
+    return JSON(answer["todo"], status_code=201)
+
+
+async def read(request: Request) -> Response:
+    """One todo."""
+    user, _ = await signed_in(request)
+    todo_id = request.path_params["todo_id"]
+    async with hub_of(request).db.read() as conn:
+        todo = await get_todo(conn, user.id, todo_id)
+    if todo is None:
+        raise HubError(ErrorCode.NOT_FOUND, f"no todo with id {todo_id}")
+    return JSON(todo)
+
+
+async def patch(request: Request) -> Response:
+    """Merge fields into a todo; If-Match gives 412 on a version mismatch."""
+    user, _ = await signed_in(request)
+    op_id, if_version = _op_id(request), _if_match(request)
+    body = await json_object(request, BODY_LIMIT)
+    op = _parse({"type": "update", "todo_id": _todo_id(request), "patch": body,
+                 "if_version": if_version})
+    try:
+        answer = await _run(request, user.id, Command(op_id, [op]))
+    except HubError as exc:
+        raise _conflict_to_412(exc, if_version) from None
+    return JSON(answer["todo"])
+
+
+async def remove(request: Request) -> Response:
+    """Delete a todo (204)."""
+    user, _ = await signed_in(request)
+    op_id, if_version = _op_id(request), _if_match(request)
+    op = _parse({"type": "delete", "todo_id": _todo_id(request), "if_version": if_version})
+    try:
+        await _run(request, user.id, Command(op_id, [op]))
+    except HubError as exc:
+        raise _conflict_to_412(exc, if_version) from None
+    return Response(status_code=204)
+
+
+def _todo_id(request: Request) -> str:
+    import uuid
+
+    raw = request.path_params["todo_id"]
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise HubError(ErrorCode.NOT_FOUND, f"no todo with id {raw}") from None
+
+
+async def batch(request: Request) -> Response:
+    """Apply up to max_batch operations atomically; answers seqs and todos."""
+    hub = hub_of(request)
+    user, _ = await signed_in(request)
+    op_id = _op_id(request)
+    body = await json_body(request, BODY_LIMIT)
+    if not isinstance(body, dict) or set(body) - {"ops"}:
+        raise HubError(ErrorCode.VALIDATION, "expected {\"ops\": [...]}",
+                       [{"field": "ops", "reason": "required list; no other fields"}])
+    try:
+        ops = parse_batch(body.get("ops"), hub.settings.max_batch)
+    except CommandRejected as exc:
+        raise HubError(exc.code, exc.message, exc.details) from None
+    answer = await _run(request, user.id, Command(op_id, ops, batch=True))
+    return JSON(answer)
+
+
+_BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _query(request: Request) -> TodoQuery:
+    params = request.query_params
+    details: list[dict[str, str]] = []
+    values: dict[str, Any] = {}
+    known = {"status", "completed", "priority", "tag", "q", "due_before", "due_after", "overdue",
+             "sort", "page", "per_page"}
+    for name in params:
+        if name not in known:
+            details.append({"field": name, "reason": "unknown query parameter"})
+    choice = {"status": ("pending", "in_progress", "completed", "cancelled"),
+              "priority": ("low", "medium", "high", "urgent")}
+    for name, allowed in choice.items():
+        if name in params:
+            if params[name] not in allowed:
+                details.append({"field": name, "reason": f"must be one of {', '.join(allowed)}"})
+            values[name] = params[name]
+    for name in ("completed", "overdue"):
+        if name in params:
+            if params[name].lower() not in _BOOL:
+                details.append({"field": name, "reason": "must be true or false"})
+            else:
+                values[name] = _BOOL[params[name].lower()]
+    for name in ("tag", "q"):
+        if name in params:
+            values[name] = params[name]
+    for name in ("due_before", "due_after"):
+        if name in params:
+            try:
+                moment = datetime.fromisoformat(params[name])
+                if moment.tzinfo is None:
+                    raise ValueError
+                values[name] = format_time(moment)
+            except ValueError:
+                details.append({"field": name, "reason": "must be ISO 8601 with a time zone"})
+    sort = params.get("sort", "order")
+    if sort.lstrip("-") not in SORT_KEYS:
+        details.append({"field": "sort", "reason": f"must be one of {', '.join(SORT_KEYS)}, "
+                        "with - for descending"})
+    values["sort"] = sort
+    for name, low, high, default in (("page", 1, 1_000_000, 1), ("per_page", 1, 100, 50)):
+        raw = params.get(name, str(default))
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            details.append({"field": name, "reason": f"must be a whole number {low}-{high}"})
+        else:
+            values[name] = int(raw)
+    if details:
+        raise HubError(ErrorCode.VALIDATION, f"invalid {details[0]['field']}: "
+                       f"{details[0]['reason']}", details)
+    return TodoQuery(**values)
+
+
+async def listing(request: Request) -> Response:
+    """A filtered, sorted page of todos with the total and the current seq."""
+    from storage.changes import log_position
+
+    user, _ = await signed_in(request)
+    query = _query(request)
+    async with hub_of(request).db.read(consistent=True) as conn:
+        items, total = await list_todos(conn, user.id, query, utcnow())
+        seq, _ = await log_position(conn, user.id)
+    pages = (total + query.per_page - 1) // query.per_page
+    return JSON({"items": items, "total": total, "page": query.page, "per_page": query.per_page,
+                 "pages": pages, "seq": seq})
+
+
+async def statistics(request: Request) -> Response:
+    """Totals per status, overdue and completion rate."""
+    user, _ = await signed_in(request)
+    async with hub_of(request).db.read() as conn:
+        result = await stats(conn, user.id, utcnow())
+    return JSON(result)
+
+
+routes = [
+    Route("/api/todos", listing, methods=["GET"]),
+    Route("/api/todos", create, methods=["POST"]),
+    Route("/api/todos/stats", statistics, methods=["GET"]),
+    Route("/api/todos/batch", batch, methods=["POST"]),
+    Route("/api/todos/{todo_id}", read, methods=["GET"]),
+    Route("/api/todos/{todo_id}", patch, methods=["PATCH"]),
+    Route("/api/todos/{todo_id}", remove, methods=["DELETE"]),
+]

@@ -1,0 +1,281 @@
+"""One socket's life: hello in time, token check, welcome and catch-up, then commands until
+the socket closes. Every frame to the device goes through its Sender."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from auth.errors import InvalidToken
+from hub import protocol
+from hub.authn import authenticate
+from hub.context import HubContext
+from hub.errors import CloseCode, ErrorCode, HubError
+from hub.ratelimit import TokenBucket
+from hub.sender import Sender
+from storage.clock import utcnow
+from storage.types import Applied, Command
+
+log = logging.getLogger("todohub.session")
+
+
+class _Closed(Exception):
+    """The socket was closed (with the code) before the session began."""
+
+
+class Session:
+    """A device's session on one socket; a member of its user's room."""
+
+    def __init__(self, websocket: WebSocket, hub: HubContext) -> None:
+        self.ws = websocket
+        self.hub = hub
+        self.conn_id = uuid.uuid4().hex
+        self.sender: Sender | None = None
+        self.session_id = ""
+        self.expires_at = 0
+        self._expiry_task: asyncio.Task[None] | None = None
+        settings = hub.settings
+        self._bucket = TokenBucket(settings.command_rate, settings.command_burst)
+        self._strikes = 0
+
+    # Room membership -------------------------------------------------------------------
+
+    def deliver_change(self, seq: int, text: str) -> None:
+        """A change of this user arrived from the broker."""
+        assert self.sender is not None
+        self.sender.push_change(seq, text)
+
+    def deliver(self, text: str) -> None:
+        """A frame for every device of this user (presence)."""
+        assert self.sender is not None
+        self.sender.push(text)
+
+    def check_log(self) -> None:
+        """The broker was away: look in the log for what was missed."""
+        assert self.sender is not None
+        self.sender.check_log()
+
+    def revoke(self, session_id: str | None) -> None:
+        """Sessions were revoked; close when this socket's is one of them."""
+        assert self.sender is not None
+        if session_id is None or session_id == self.session_id:
+            self.sender.close(CloseCode.UNAUTHORIZED, "session revoked")
+
+    # Life ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the socket until it closes."""
+        try:
+            hello = await self._receive_hello()
+            user, claims = await self._check_hello(hello)
+        except _Closed:
+            return
+        self.session_id = claims.session_id
+        self.expires_at = claims.expires_at
+        hub = self.hub
+        sender = self.sender = Sender(
+            send=self._send,
+            close=self._close,
+            fill=lambda after, upto: hub.catchup.fill(user.id, after, upto),
+            head=lambda: hub.catchup.head(user.id),
+            max_queue=hub.settings.send_queue,
+            on_overflow=hub.metrics.overflows.inc,
+            on_delivery=hub.metrics.deliveries.inc,
+        )
+        hub.metrics.sockets_open.inc()
+        entry = {"device": hello.device, "agent": self.ws.headers.get("user-agent", "")[:200],
+                 "since": utcnow()}
+        writer: asyncio.Task[None] | None = None
+        reader: asyncio.Task[None] | None = None
+        try:
+            await hub.rooms.join(user.id, self)
+            await hub.presence.join(user.id, self.conn_id, entry)
+            await hub.publish_presence(user.id)
+            writer = asyncio.create_task(sender.run(
+                lambda send: hub.catchup.run(
+                    send, user.public(), hello.device, hello.since, self.expires_at,
+                    hub.settings.ping_interval,
+                )
+            ))
+            reader = asyncio.create_task(self._receive_loop(user.id, hello.device))
+            self._arm_expiry()
+            await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done() and not writer.cancelled() and writer.exception() is not None:
+                exc = writer.exception()
+                log.error("socket writer failed: %r; closing with 1011", exc, exc_info=exc)
+                with contextlib.suppress(Exception):
+                    await self.ws.close(1011, "internal error")
+        finally:
+            for task in (writer, reader, self._expiry_task):
+                if task is not None and not task.done():
+                    task.cancel()
+            for task in (writer, reader, self._expiry_task):
+                if task is not None:
+                    with contextlib.suppress(BaseException):
+                        await task
+            hub.metrics.sockets_open.dec()
+            await hub.rooms.leave(user.id, self)
+            with contextlib.suppress(Exception):
+                await hub.presence.leave(user.id, self.conn_id)
+                await hub.publish_presence(user.id)
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise ConnectionError("the client went away") from exc
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            await self.ws.close(code, reason)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+
+    async def _receive_text(self) -> str | None:
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            raw = message.get("bytes") or b""
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = "\x00not utf-8"
+        return str(text)
+
+    async def _refuse(self, code: CloseCode, reason: str) -> _Closed:
+        await self._close(code, reason[:120])
+        return _Closed(code)
+
+    async def _receive_hello(self) -> protocol.Hello:
+        try:
+            text = await asyncio.wait_for(self._receive_text(), self.hub.settings.hello_timeout)
+        except TimeoutError:
+            raise await self._refuse(CloseCode.HELLO_TIMEOUT, "no hello in time") from None
+        if text is None:
+            raise _Closed(1000)
+        try:
+            hello = protocol.parse_hello(text)
+        except HubError as exc:
+            raise await self._refuse(CloseCode.BAD_HELLO, exc.message) from None
+        if hello.protocol != protocol.PROTOCOL_VERSION:
+            raise await self._refuse(
+                CloseCode.PROTOCOL_VERSION,
+                f"expected protocol {protocol.PROTOCOL_VERSION}, got {hello.protocol!r}",
+            )
+        return hello
+
+    async def _check_hello(self, hello: protocol.Hello) -> Any:
+        try:
+            return await authenticate(self.hub.db, self.hub.issuer, hello.token)
+        except InvalidToken as exc:
+            raise await self._refuse(CloseCode.UNAUTHORIZED, str(exc)) from None
+
+    async def _receive_loop(self, user_id: str, device: str) -> None:
+        assert self.sender is not None
+        sender = self.sender
+        settings = self.hub.settings
+        while True:
+            try:
+                text = await self._receive_text()
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return
+            if text is None:
+                return
+            if not self._bucket.take():
+                self._strikes += 1
+                op_id = _peek_id(text)
+                sender.push(protocol.error(op_id, HubError(
+                    ErrorCode.RATE_LIMITED,
+                    f"more than {settings.command_rate:g} commands per second; slow down",
+                )))
+                if settings.rate_limit_strikes and self._strikes >= settings.rate_limit_strikes:
+                    sender.close(CloseCode.RATE_LIMITED, "too many commands for too long")
+                continue
+            self._strikes = 0
+            try:
+                frame = protocol.parse_frame(text, settings.max_batch)
+            except protocol.CommandError as exc:
+                sender.push(protocol.error(exc.op_id, exc.error))
+                continue
+            except HubError as exc:
+                sender.push(protocol.error(_peek_id(text), exc))
+                continue
+            if isinstance(frame, protocol.Ping):
+                sender.push(protocol.pong())
+            elif isinstance(frame, protocol.Auth):
+                await self._reauthenticate(user_id, frame.token)
+            else:
+                self._submit(user_id, device, frame)
+
+    def _submit(self, user_id: str, device: str, command: Command) -> None:
+        assert self.sender is not None
+        sender = self.sender
+        future = self.hub.dispatcher.submit(user_id, command, device)
+
+        def answer(done: asyncio.Future[Applied]) -> None:
+            exc = done.exception()
+            if exc is None:
+                applied = done.result()
+                sender.push(protocol.ack(command.op_id, applied.answer, applied.duplicate))
+            elif isinstance(exc, HubError):
+                sender.push(protocol.error(command.op_id, exc))
+            else:
+                sender.push(protocol.error(command.op_id, HubError(ErrorCode.INTERNAL,
+                                                                   "internal error")))
+
+        # Futures resolve in commit order, so acks leave in the order the commands came.
+        future.add_done_callback(answer)
+
+    async def _reauthenticate(self, user_id: str, token: str) -> None:
+        assert self.sender is not None
+        try:
+            user, claims = await authenticate(self.hub.db, self.hub.issuer, token)
+        except InvalidToken as exc:
+            self.sender.push(protocol.error(None, HubError(ErrorCode.UNAUTHORIZED, str(exc))))
+            return
+        if user.id != user_id:
+            self.sender.push(protocol.error(None, HubError(
+                ErrorCode.UNAUTHORIZED, "the token belongs to another user; the old one stays"
+            )))
+            return
+        self.session_id = claims.session_id
+        self.expires_at = claims.expires_at
+        self._arm_expiry()
+        self.sender.push(protocol.auth_ok(claims.expires_at))
+
+    def _arm_expiry(self) -> None:
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+        self._expiry_task = asyncio.create_task(self._expire(self.expires_at))
+
+    async def _expire(self, expires_at: int) -> None:
+        assert self.sender is not None
+        warn_at = expires_at - self.hub.settings.token_warning
+        delay = warn_at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if time.time() < expires_at:
+            self.sender.push(protocol.token_expiring(expires_at))
+            await asyncio.sleep(max(0.0, expires_at - time.time()))
+        self.sender.close(CloseCode.UNAUTHORIZED, "token expired")
+
+
+def _peek_id(text: str) -> str | None:
+    """The id of a frame that is JSON, for answering errors; None otherwise."""
+    try:
+        import json
+
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("id"), str):
+        return str(data["id"])
+    return None

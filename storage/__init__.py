@@ -1,0 +1,1 @@
+"""Persistence of todohub: tables, migrations, and the one function that applies a command."""

@@ -1,0 +1,109 @@
+"""The schema: users (with their change counter), todos, the change log, operations, sessions.
+
+Times are stored as fixed-width UTC text (``2026-11-23T08:00:00.000Z``) so that they sort
+correctly as text on every database and go to the wire unchanged.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Highest seq removed from the change log: a device behind it needs a snapshot.
+    pruned_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[str] = mapped_column(String(24))
+
+
+class Todo(Base):
+    __tablename__ = "todos"
+
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    tags: Mapped[str] = mapped_column(Text, default="[]")
+    order: Mapped[float] = mapped_column("order", Float, default=0.0)
+    created_at: Mapped[str] = mapped_column(String(24))
+    updated_at: Mapped[str] = mapped_column(String(24))
+    completed_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Change(Base):
+    __tablename__ = "changes"
+
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    op: Mapped[str] = mapped_column(String(8))
+    todo_id: Mapped[str] = mapped_column(String(36))
+    # The complete change frame as sent on the wire, encoded once at write time.
+    frame: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(String(24))
+
+    __table_args__ = (Index("ix_changes_user_at", "user_id", "at"),)
+
+
+class Operation(Base):
+    __tablename__ = "operations"
+
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    op_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The answer the operation produced (JSON), returned again for a retry.
+    answer: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(String(24))
+
+
+class AuthSession(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[str] = mapped_column(String(24))
+    revoked_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[str] = mapped_column(String(24))
+    expires_at: Mapped[str] = mapped_column(String(24))
+    used_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
+users = User.__table__
+todos = Todo.__table__
+changes = Change.__table__
+operations = Operation.__table__
+sessions = AuthSession.__table__
+refresh_tokens = RefreshToken.__table__

@@ -1,0 +1,164 @@
+"""Owner-scoped reads of todos: one, all (for snapshots), filtered pages and stats."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.codec import loads
+from storage.models import todos, users
+from storage.types import PRIORITY_RANK
+
+SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "title", "order")
+
+
+def new_todo_id() -> str:
+    """A fresh todo id."""
+    return str(uuid.uuid4())
+
+
+def todo_to_wire(row: Any) -> dict[str, Any]:
+    """A todo row (or its values) as the wire's todo object."""
+    data: Mapping[str, Any] = row if isinstance(row, Mapping) else row._mapping
+    tags = data["tags"]
+    return {
+        "id": data["id"],
+        "title": data["title"],
+        "description": data["description"],
+        "status": data["status"],
+        "completed": data["status"] == "completed",
+        "priority": data["priority"],
+        "due_at": data["due_at"],
+        "tags": loads(tags) if isinstance(tags, str) else list(tags),
+        "order": data["order"],
+        "created_at": data["created_at"],
+        "updated_at": data["updated_at"],
+        "completed_at": data["completed_at"],
+        "version": data["version"],
+    }
+
+
+async def get_todo(conn: AsyncConnection, user_id: str, todo_id: str) -> dict[str, Any] | None:
+    """One todo of the user, or None (also for another user's id)."""
+    row = (
+        await conn.execute(select(todos).where(todos.c.user_id == user_id, todos.c.id == todo_id))
+    ).first()
+    return todo_to_wire(row) if row is not None else None
+
+
+async def snapshot(conn: AsyncConnection, user_id: str) -> tuple[int, list[dict[str, Any]]]:
+    """The user's seq and all their todos, in manual order (call in a consistent read)."""
+    seq = (await conn.execute(select(users.c.seq).where(users.c.id == user_id))).scalar_one()
+    rows = await conn.execute(
+        select(todos).where(todos.c.user_id == user_id).order_by(todos.c.order, todos.c.id)
+    )
+    return seq, [todo_to_wire(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class TodoQuery:
+    """Filters, sort and page of GET /api/todos, already validated."""
+
+    status: str | None = None
+    completed: bool | None = None
+    priority: str | None = None
+    tag: str | None = None
+    q: str | None = None
+    due_before: str | None = None
+    due_after: str | None = None
+    overdue: bool | None = None
+    sort: str = "order"
+    page: int = 1
+    per_page: int = 50
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(user_id: str, query: TodoQuery, now: str) -> Select[Any]:
+    conditions = [todos.c.user_id == user_id]
+    if query.status is not None:
+        conditions.append(todos.c.status == query.status)
+    if query.completed is not None:
+        done = todos.c.status == "completed"
+        conditions.append(done if query.completed else ~done)
+    if query.priority is not None:
+        conditions.append(todos.c.priority == query.priority)
+    if query.tag is not None:
+        pattern = f'%"{_like_escape(query.tag.strip().lower())}"%'
+        conditions.append(todos.c.tags.like(pattern, escape="\\"))
+    if query.q:
+        pattern = f"%{_like_escape(query.q)}%"
+        conditions.append(
+            or_(
+                todos.c.title.ilike(pattern, escape="\\"),
+                todos.c.description.ilike(pattern, escape="\\"),
+            )
+        )
+    if query.due_before is not None:
+        conditions.append(todos.c.due_at < query.due_before)
+    if query.due_after is not None:
+        conditions.append(todos.c.due_at > query.due_after)
+    if query.overdue is not None:
+        late = and_(
+            todos.c.due_at.is_not(None),
+            todos.c.due_at < now,
+            todos.c.status.not_in(("completed", "cancelled")),
+        )
+        conditions.append(late if query.overdue else ~late)
+    return select(todos).where(*conditions)
+
+
+_PRIORITY = case(PRIORITY_RANK, value=todos.c.priority)
+
+
+async def list_todos(
+    conn: AsyncConnection, user_id: str, query: TodoQuery, now: str
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the user's todos and the total matching."""
+    base = _filtered(user_id, query, now)
+    total = (
+        await conn.execute(select(func.count()).select_from(base.subquery()))
+    ).scalar_one()
+    descending = query.sort.startswith("-")
+    key = query.sort.lstrip("-")
+    column = _PRIORITY if key == "priority" else todos.c[key]
+    ordering = [column.desc() if descending else column.asc()]
+    if key == "due_at":
+        # Todos without a due date come last either way.
+        ordering.insert(0, todos.c.due_at.is_(None))
+    ordering.append(todos.c.id.desc() if descending else todos.c.id.asc())
+    rows = await conn.execute(
+        base.order_by(*ordering).limit(query.per_page).offset((query.page - 1) * query.per_page)
+    )
+    return [todo_to_wire(row) for row in rows], total
+
+
+async def stats(conn: AsyncConnection, user_id: str, now: str) -> dict[str, Any]:
+    """Counts per status, overdue, and the completion rate in percent."""
+    rows = await conn.execute(
+        select(todos.c.status, func.count()).where(todos.c.user_id == user_id)
+        .group_by(todos.c.status)
+    )
+    counts = {"pending": 0, "in_progress": 0, "completed": 0, "cancelled": 0}
+    for status, count in rows:
+        counts[status] = count
+    overdue = (
+        await conn.execute(
+            select(func.count()).where(
+                todos.c.user_id == user_id,
+                todos.c.due_at.is_not(None),
+                todos.c.due_at < now,
+                todos.c.status.not_in(("completed", "cancelled")),
+            )
+        )
+    ).scalar_one()
+    total = sum(counts.values())
+    rate = round(100.0 * counts["completed"] / total, 1) if total else 0.0
+    return {"total": total, **counts, "overdue": overdue, "completion_rate": rate}

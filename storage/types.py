@@ -1,0 +1,267 @@
+"""Value types and field rules of a todo and of the commands that change todos.
+
+Everything here is pure: it validates Python values (from JSON) and knows no database.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from storage.clock import format_time
+from storage.errors import CommandRejected
+
+Status = Literal["pending", "in_progress", "completed", "cancelled"]
+Priority = Literal["low", "medium", "high", "urgent"]
+PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
+MAX_TAGS = 10
+
+
+def _title(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if not 1 <= len(value) <= 200:
+            raise ValueError("must be 1-200 characters after trimming")
+    return value
+
+
+def _description(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 5000:
+        raise ValueError("must be at most 5000 characters")
+    return value
+
+
+def _due_at(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time with a time zone, or null")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time with a time zone, or null") from None
+    if moment.tzinfo is None:
+        raise ValueError("must carry a time zone (for example Z or +01:00)")
+    return format_time(moment)
+
+
+def _tags(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise ValueError("must be a list of strings")
+    seen: list[str] = []
+    for tag in value:
+        if not isinstance(tag, str):
+            raise ValueError("each tag must be a string")
+        tag = tag.strip().lower()
+        if not 1 <= len(tag) <= 50:
+            raise ValueError("each tag must be 1-50 characters after trimming")
+        if tag not in seen:
+            seen.append(tag)
+    if len(seen) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    return seen
+
+
+def _order(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return float(value)
+
+
+def _todo_id(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a UUID string")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+Title = Annotated[StrictStr, BeforeValidator(_title)]
+Description = Annotated[StrictStr | None, BeforeValidator(_description)]
+DueAt = Annotated[str | None, BeforeValidator(_due_at)]
+Tags = Annotated[list[str], BeforeValidator(_tags)]
+Order = Annotated[float, BeforeValidator(_order)]
+TodoId = Annotated[str, BeforeValidator(_todo_id)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TodoIn(_Strict):
+    """The fields of a new todo."""
+
+    id: TodoId | None = None
+    title: Title
+    description: Description = None
+    status: Status = "pending"
+    completed: StrictBool | None = None
+    priority: Priority = "medium"
+    due_at: DueAt = None
+    tags: Tags = Field(default_factory=list)
+    order: Order | None = None
+
+    @model_validator(mode="after")
+    def _status_agrees(self) -> TodoIn:
+        _check_status(self.status if "status" in self.model_fields_set else None, self.completed)
+        return self
+
+
+class TodoPatch(_Strict):
+    """Fields to merge into a todo; absent fields stay as they are."""
+
+    title: Title | None = None
+    description: Description = None
+    status: Status | None = None
+    completed: StrictBool | None = None
+    priority: Priority | None = None
+    due_at: DueAt = None
+    tags: Tags | None = None
+    order: Order | None = None
+
+    @field_validator("title", "status", "priority", "tags", "order", "completed")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    @model_validator(mode="after")
+    def _status_agrees(self) -> TodoPatch:
+        _check_status(self.status, self.completed)
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """Only the fields the patch sets."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+def _check_status(status: str | None, completed: bool | None) -> None:
+    if status is None or completed is None:
+        return
+    if completed != (status == "completed"):
+        raise ValueError("status and completed disagree")
+
+
+class CreateOp(_Strict):
+    type: Literal["create"]
+    todo: TodoIn
+
+
+class UpdateOp(_Strict):
+    type: Literal["update"]
+    todo_id: TodoId
+    patch: TodoPatch
+    if_version: StrictInt | None = None
+
+
+class DeleteOp(_Strict):
+    type: Literal["delete"]
+    todo_id: TodoId
+    if_version: StrictInt | None = None
+
+
+Op = CreateOp | UpdateOp | DeleteOp
+OP_MODELS: dict[str, type[CreateOp] | type[UpdateOp] | type[DeleteOp]] = {
+    "create": CreateOp,
+    "update": UpdateOp,
+    "delete": DeleteOp,
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One client command: an operation id and one operation, or an atomic batch of them."""
+
+    op_id: str | None
+    ops: list[Op]
+    batch: bool = False
+
+    @property
+    def kind(self) -> str:
+        """create, update, delete or batch."""
+        return "batch" if self.batch else self.ops[0].type
+
+
+@dataclass
+class Applied:
+    """What applying a command produced: the answer (the ack without its type and id) and the
+    change frames to publish, each with its seq."""
+
+    answer: dict[str, Any]
+    frames: list[tuple[int, str]] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def validation_details(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic errors as the wire's ``details``: field and reason."""
+    details = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        reason = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            reason = "unknown field"
+        elif item["type"] == "missing":
+            reason = "required"
+        details.append({"field": f"{prefix}{loc}".rstrip("."), "reason": reason})
+    return details
+
+
+def parse_op(data: Any, prefix: str = "") -> Op:
+    """Validate one operation (a dict with ``type``), raising CommandRejected(validation)."""
+    if not isinstance(data, dict):
+        raise CommandRejected(
+            "validation", "an operation must be an object",
+            [{"field": prefix.rstrip(".") or "op", "reason": "must be an object"}],
+        )
+    model = OP_MODELS.get(data.get("type"))  # type: ignore[arg-type]
+    if model is None:
+        raise CommandRejected(
+            "validation", f"unknown operation type {data.get('type')!r}",
+            [{"field": f"{prefix}type", "reason": "must be create, update or delete"}],
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = validation_details(exc, prefix)
+        raise CommandRejected("validation", _summary(details), details) from None
+
+
+def parse_batch(ops: Any, max_ops: int) -> list[Op]:
+    """Validate the operations of a batch (1 to ``max_ops``)."""
+    if not isinstance(ops, list) or not ops:
+        raise CommandRejected(
+            "validation", "ops must be a non-empty list",
+            [{"field": "ops", "reason": "must be a non-empty list"}],
+        )
+    if len(ops) > max_ops:
+        raise CommandRejected(
+            "validation", f"a batch holds at most {max_ops} operations, got {len(ops)}",
+            [{"field": "ops", "reason": f"at most {max_ops} operations"}],
+        )
+    return [parse_op(op, f"ops.{i}.") for i, op in enumerate(ops)]
+
+
+def _summary(details: list[dict[str, str]]) -> str:
+    first = details[0]
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return f"invalid {first['field']}: {first['reason']}{more}"

@@ -1,0 +1,119 @@
+"""Creating, finding and upgrading users."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.clock import utcnow
+from storage.models import users
+
+
+class UsernameTaken(Exception):
+    """The username or email belongs to another user."""
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as the rest of the hub sees it."""
+
+    id: str
+    username: str
+    email: str | None
+    password_hash: str | None
+    guest: bool
+    created_at: str
+
+    def public(self) -> dict[str, Any]:
+        """The wire's user object (no password hash)."""
+        return {
+            "id": self.id, "username": self.username, "email": self.email, "guest": self.guest,
+            "created_at": self.created_at,
+        }
+
+
+_FIELDS = (users.c.id, users.c.username, users.c.email, users.c.password_hash, users.c.guest,
+           users.c.created_at)
+
+
+def _record(row: Any) -> UserRecord:
+    return UserRecord(row.id, row.username, row.email, row.password_hash, bool(row.guest),
+                      row.created_at)
+
+
+async def create_user(
+    conn: AsyncConnection, username: str, password_hash: str | None, email: str | None = None,
+    guest: bool = False,
+) -> UserRecord:
+    """Insert a user; raises UsernameTaken when the username or email is in use."""
+    record = UserRecord(str(uuid.uuid4()), username, email, password_hash, guest, utcnow())
+    if await _taken(conn, username, email, None):
+        raise UsernameTaken(username)
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(users).values(
+                    id=record.id, username=username, email=email, password_hash=password_hash,
+                    guest=guest, seq=0, pruned_seq=0, created_at=record.created_at,
+                )
+            )
+    except IntegrityError:
+        raise UsernameTaken(username) from None
+    return record
+
+
+async def _taken(
+    conn: AsyncConnection, username: str, email: str | None, except_id: str | None
+) -> bool:
+    names = [func.lower(users.c.username) == username.lower()]
+    if email:
+        names.append(func.lower(users.c.email) == email.lower())
+        names.append(func.lower(users.c.username) == email.lower())
+    query = select(users.c.id).where(or_(*names))
+    if except_id is not None:
+        query = query.where(users.c.id != except_id)
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def upgrade_guest(
+    conn: AsyncConnection, user_id: str, username: str, password_hash: str, email: str | None
+) -> UserRecord:
+    """Give a guest a username and password, keeping everything else."""
+    if await _taken(conn, username, email, user_id):
+        raise UsernameTaken(username)
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                update(users).where(users.c.id == user_id).values(
+                    username=username, email=email, password_hash=password_hash, guest=False
+                )
+            )
+    except IntegrityError:
+        raise UsernameTaken(username) from None
+    found = await get_user(conn, user_id)
+    assert found is not None
+    return found
+
+
+async def get_user(conn: AsyncConnection, user_id: str) -> UserRecord | None:
+    """The user with this id, or None."""
+    row = (await conn.execute(select(*_FIELDS).where(users.c.id == user_id))).first()
+    return _record(row) if row is not None else None
+
+
+async def find_login(conn: AsyncConnection, name: str) -> UserRecord | None:
+    """The user whose username or email is ``name`` (case-insensitive), or None."""
+    lowered = name.lower()
+    row = (
+        await conn.execute(
+            select(*_FIELDS).where(
+                or_(func.lower(users.c.username) == lowered, func.lower(users.c.email) == lowered)
+            ).limit(1)
+        )
+    ).first()
+    return _record(row) if row is not None else None

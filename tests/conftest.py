@@ -1,0 +1,46 @@
+"""Fixtures shared by every test: real hubs on free ports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers import RunningHub, start_hub
+
+REQUIRE_SERVICES = os.environ.get("TODOHUB_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a visible reason, or fail when TODOHUB_REQUIRE_SERVICES=1."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing (TODOHUB_REQUIRE_SERVICES=1): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def hub_factory(tmp_path: Path) -> Iterator[Callable[..., RunningHub]]:
+    """Start hubs with setting overrides; all are stopped after the test."""
+    started: list[RunningHub] = []
+    count = 0
+
+    def make(**overrides: Any) -> RunningHub:
+        nonlocal count
+        count += 1
+        overrides.setdefault("data_dir", str(tmp_path / f"hub{count}"))
+        running = start_hub(**overrides)
+        started.append(running)
+        return running
+
+    yield make
+    for running in reversed(started):
+        running.stop()
+
+
+@pytest.fixture
+def hub(hub_factory: Callable[..., RunningHub]) -> RunningHub:
+    """A hub with the default (test) settings on a fresh SQLite database."""
+    return hub_factory()
