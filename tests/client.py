@@ -98,10 +98,11 @@ class Device:
     async def command(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Send a command (an id is added when missing) and return its ack or error."""
         frame = {"id": str(uuid.uuid4()), **frame}
+        start = len(self.frames)
         await self.send(frame)
         async with asyncio.timeout(TIMEOUT):
             while True:
-                for existing in self.frames:
+                for existing in self.frames[start:]:
                     if existing.get("id") == frame["id"] and existing["type"] in ("ack", "error"):
                         return existing
                 if self.closed.done():
