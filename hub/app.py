@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -113,6 +114,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                                    headers=dict(exc.headers or {})))
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable on %s %s (%s); answering 503", request.method,
+                request.url.path, exc.__class__.__name__)
+    return error_response(HubError(ErrorCode.UNAVAILABLE, "the database is not available; retry",
+                                   headers={"Retry-After": "1"}))
+
+
 async def _crash(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(HubError(ErrorCode.INTERNAL, "internal error"))
@@ -155,6 +163,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             HubError: _hub_error,
             HTTPException: _http_error,
+            SQLAlchemyError: _database_error,
+            OSError: _database_error,
             Exception: _crash,
         },
     )

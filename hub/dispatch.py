@@ -49,16 +49,18 @@ class Dispatcher:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._accepting = True
+        self._busy = False
 
     async def start(self) -> None:
         """Start the writer loop."""
         self._task = asyncio.create_task(self._run(), name="todohub-writer")
 
     async def stop(self, grace: float) -> None:
-        """Refuse new commands, let queued ones finish for up to ``grace`` seconds, stop."""
+        """Refuse new commands, let queued and in-flight ones finish for up to ``grace``
+        seconds, then stop."""
         self._accepting = False
         deadline = time.monotonic() + grace
-        while not self._queue.empty() and time.monotonic() < deadline:
+        while (self._busy or not self._queue.empty()) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         if self._task is not None:
             self._task.cancel()
@@ -91,6 +93,7 @@ class Dispatcher:
             group = [await self._queue.get()]
             while len(group) < self._max_group and not self._queue.empty():
                 group.append(self._queue.get_nowait())
+            self._busy = True
             try:
                 await self._write(group)
             except asyncio.CancelledError:
@@ -107,6 +110,8 @@ class Dispatcher:
                         pending.future.set_exception(
                             HubError(ErrorCode.INTERNAL, "internal error")
                         )
+            finally:
+                self._busy = False
 
     async def _write(self, group: list[_Pending]) -> None:
         self._metrics.group_size.observe(len(group))

@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from auth.errors import InvalidToken
@@ -107,10 +108,7 @@ class Session:
             self._arm_expiry()
             await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
             if writer.done() and not writer.cancelled() and writer.exception() is not None:
-                exc = writer.exception()
-                log.error("socket writer failed: %r; closing with 1011", exc, exc_info=exc)
-                with contextlib.suppress(Exception):
-                    await self.ws.close(1011, "internal error")
+                await self._writer_failed(writer.exception())
         finally:
             for task in (writer, reader, self._expiry_task):
                 if task is not None and not task.done():
@@ -124,6 +122,16 @@ class Session:
             with contextlib.suppress(Exception):
                 await hub.presence.leave(user.id, self.conn_id)
                 await hub.publish_presence(user.id)
+
+    async def _writer_failed(self, exc: BaseException | None) -> None:
+        if isinstance(exc, SQLAlchemyError | OSError):
+            log.warning("database unavailable while serving a socket (%s); closing it with "
+                        "1013 so the device retries", exc.__class__.__name__)
+            code, reason = CloseCode.TRY_AGAIN, "database unavailable"
+        else:
+            log.error("socket writer failed: %r; closing with 1011", exc, exc_info=exc)
+            code, reason = 1011, "internal error"
+        await self._close(code, reason)
 
     async def _send(self, text: str) -> None:
         try:
