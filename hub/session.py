@@ -127,7 +127,7 @@ class Session:
         if isinstance(exc, SQLAlchemyError | OSError):
             log.warning("database unavailable while serving a socket (%s); closing it with "
                         "1013 so the device retries", exc.__class__.__name__)
-            code, reason = CloseCode.TRY_AGAIN, "database unavailable"
+            code, reason = int(CloseCode.TRY_AGAIN), "database unavailable"
         else:
             log.error("socket writer failed: %r; closing with 1011", exc, exc_info=exc)
             code, reason = 1011, "internal error"
@@ -220,8 +220,11 @@ class Session:
                 sender.push(protocol.pong())
             elif isinstance(frame, protocol.Auth):
                 await self._reauthenticate(user_id, frame.token)
-            else:
+            elif isinstance(frame, Command):
                 self._submit(user_id, device, frame)
+            else:
+                sender.push(protocol.error(None, HubError(ErrorCode.BAD_REQUEST,
+                                                          "hello was already received")))
 
     def _submit(self, user_id: str, device: str, command: Command) -> None:
         assert self.sender is not None

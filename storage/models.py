@@ -6,7 +6,9 @@ correctly as text on every database and go to the wire unchanged.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from typing import cast
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -101,9 +103,9 @@ class RefreshToken(Base):
     used_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
 
-users = User.__table__
-todos = Todo.__table__
-changes = Change.__table__
-operations = Operation.__table__
-sessions = AuthSession.__table__
-refresh_tokens = RefreshToken.__table__
+users = cast(Table, User.__table__)
+todos = cast(Table, Todo.__table__)
+changes = cast(Table, Change.__table__)
+operations = cast(Table, Operation.__table__)
+sessions = cast(Table, AuthSession.__table__)
+refresh_tokens = cast(Table, RefreshToken.__table__)

@@ -129,7 +129,7 @@ async def list_todos(
     descending = query.sort.startswith("-")
     key = query.sort.lstrip("-")
     column = _PRIORITY if key == "priority" else todos.c[key]
-    ordering = [column.desc() if descending else column.asc()]
+    ordering: list[Any] = [column.desc() if descending else column.asc()]
     if key == "due_at":
         # Todos without a due date come last either way.
         ordering.insert(0, todos.c.due_at.is_(None))
