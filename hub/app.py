@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, WebSocketRoute
@@ -26,6 +27,7 @@ from hub.config import Settings
 from hub.context import HubContext
 from hub.dispatch import Dispatcher
 from hub.errors import ErrorCode, HubError
+from hub.headers import SecurityHeaders
 from hub.metrics import Metrics
 from hub.presence import create_presence
 from hub.ratelimit import FailureCounter, KeyedBuckets
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
     return Starlette(
         routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
         lifespan=lifespan,
         exception_handlers={
             HubError: _hub_error,

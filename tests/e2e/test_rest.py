@@ -200,3 +200,13 @@ async def test_health_and_metrics(hub: RunningHub) -> None:
     assert "todohub_send_queue_overflows_total" in metrics
     await device.close()
     await http.aclose()
+
+
+async def test_pages_carry_security_headers(hub: RunningHub) -> None:
+    """The browser client is served at / with nosniff, frame denial and a CSP for its hub."""
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        page = await http.get("/")
+    assert page.status_code == 200 and "todos" in page.text
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert f"ws://127.0.0.1:{hub.port}" in page.headers["content-security-policy"]
