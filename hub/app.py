@@ -72,6 +72,8 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
         login_failures=FailureCounter(settings.login_max_failures, settings.login_failure_window),
         guest_buckets=KeyedBuckets(settings.guest_rate, settings.guest_burst),
     )
+    # Devices of a process that died drop out: whoever notices expired entries publishes.
+    presence.set_on_expired(hub.publish_presence)
     await broker.start()
     await presence.start()
     await dispatcher.start()

@@ -44,13 +44,14 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from auth.keys import load_secret
+    from hub.brokers import reaches_other_processes
     from storage.migrate import upgrade
 
-    if settings.workers > 1 and not settings.redis_url:
+    if settings.workers > 1 and not reaches_other_processes(settings.redis_url):
         print(
             f"todohub: --workers {settings.workers} needs the Redis broker: several processes "
             "with the in-process broker would not see each other's changes. Set TODOHUB_REDIS_URL "
-            "(or --redis-url), or run one worker.",
+            "(or --redis-url) to a redis:// URL, or run one worker.",
             file=sys.stderr,
         )
         return 2

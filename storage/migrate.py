@@ -29,11 +29,16 @@ def _upgrade(connection: Connection, url: str) -> None:
     config.attributes["connection"] = connection
     postgres = connection.dialect.name == "postgresql"
     if postgres:
+        # A session-level lock: it outlives the commits below, and is released only after the
+        # schema is committed, so the next process to take it sees the finished schema.
         connection.execute(text(f"SELECT pg_advisory_lock({_LOCK_ID})"))
+        connection.commit()
     try:
         command.upgrade(config, "head")
+        connection.commit()
     finally:
         if postgres:
+            connection.rollback()  # after a failure: end the aborted transaction first
             connection.execute(text(f"SELECT pg_advisory_unlock({_LOCK_ID})"))
             connection.commit()
 

@@ -5,19 +5,28 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.servers import RunningHub
+
+class HubAddress(Protocol):
+    """Where a hub answers: a RunningHub, or a hub process started another way."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ws_url(self) -> str: ...
+
 
 TIMEOUT = 10.0
 PASSWORD = "Correct-horse-1"
 
 
-async def register(hub: RunningHub, username: str | None = None,
+async def register(hub: HubAddress, username: str | None = None,
                    password: str = PASSWORD) -> dict[str, Any]:
     """Register a user and log in; returns the login answer (tokens and user)."""
     username = username or f"user-{uuid.uuid4().hex[:10]}"
@@ -51,7 +60,7 @@ class Device:
         )
 
     @classmethod
-    async def connect(cls, hub: RunningHub, token: str | None, device: str = "dev",
+    async def connect(cls, hub: HubAddress, token: str | None, device: str = "dev",
                       since: int | None = None, hello: bool = True,
                       **options: Any) -> Device:
         """Open a socket; unless ``hello`` is False, send hello and wait for synced."""

@@ -48,7 +48,10 @@ class Broker(ABC):
 
     @abstractmethod
     async def subscribe(self, room: str) -> None:
-        """Start receiving the messages of ``room`` in this process."""
+        """Start receiving the messages of ``room`` in this process. Returns once messages of
+        the room reach this process (or at once while the broker is away: ``on_reconnect``
+        follows when it is back). Rooms rely on this: catch-up reads the log only after the
+        subscription is live, so no change falls between the two."""
 
     @abstractmethod
     async def unsubscribe(self, room: str) -> None:

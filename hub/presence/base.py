@@ -8,7 +8,10 @@ drop out within ``ttl`` seconds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+OnExpired = Callable[[str], Awaitable[None]]
 
 
 class Presence(ABC):
@@ -34,6 +37,11 @@ class Presence(ABC):
     @abstractmethod
     async def devices(self, user_id: str) -> list[dict[str, Any]]:
         """The user's online devices, one entry per device id, the earliest ``since`` kept."""
+
+    def set_on_expired(self, callback: OnExpired) -> None:
+        """Set what to await with a user id when that user's devices changed without a join or
+        leave here (another process died and its entries expired); the hub publishes presence.
+        Backends without expiry never call it."""
 
 
 def unique_devices(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
