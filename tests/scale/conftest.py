@@ -92,7 +92,7 @@ class Cluster:
         """The command-line options every process of the cluster gets."""
         return [
             "--database-url", self.database, "--redis-url", self.redis_url,
-            "--redis-prefix", self.prefix, "--secret", self.secret, "--data-dir", str(data_dir),
+            "--redis-prefix", self.prefix, f"--secret={self.secret}", "--data-dir", str(data_dir),
             "--argon2-time-cost", "1", "--argon2-memory-cost", "1024", "--log-level", "warning",
             "--shutdown-grace", "1", *extra,
         ]
