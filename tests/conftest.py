@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.servers import RunningHub, start_hub
+from tests.services import RedisServer, redis_server_binary
 
 REQUIRE_SERVICES = os.environ.get("TODOHUB_REQUIRE_SERVICES") == "1"
 
@@ -44,3 +45,16 @@ def hub_factory(tmp_path: Path) -> Iterator[Callable[..., RunningHub]]:
 def hub(hub_factory: Callable[..., RunningHub]) -> RunningHub:
     """A hub with the default (test) settings on a fresh SQLite database."""
     return hub_factory()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server the test may stop and start; stopped by pid at the end."""
+    if redis_server_binary() is None:
+        skip_or_fail("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

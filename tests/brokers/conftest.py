@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,7 +15,6 @@ from tests.services import (
     RedisServer,
     delete_keys,
     redis_problem,
-    redis_server_binary,
     unique_prefix,
     wait_until,
 )
@@ -77,19 +75,6 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
         await made.stop()
         if prefix:
             await delete_keys(prefix)
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private redis-server (stopped and started by the test), stopped by pid at the end."""
-    if redis_server_binary() is None:
-        skip_or_fail("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from tests.scale.cluster import HubProcess
 from tests.services import (
     PG_ADMIN_URL,
     REDIS_URL,
-    RedisServer,
     create_database,
     database_url,
     delete_keys,
@@ -24,7 +23,6 @@ from tests.services import (
     free_port,
     postgres_problem,
     redis_problem,
-    redis_server_binary,
     unique_prefix,
 )
 
@@ -62,19 +60,6 @@ async def shared_redis() -> str:
     if problem is not None:
         skip_or_fail(problem)
     return REDIS_URL
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private redis-server the test may stop and start; stopped by pid at the end."""
-    if redis_server_binary() is None:
-        skip_or_fail("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Cluster:
