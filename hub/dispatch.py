@@ -2,8 +2,9 @@
 publish every change to the user's room, answer.
 
 Commands that arrive while a transaction is in flight go together into the next one (group
-commit), each in its own savepoint so that one refused command does not undo its neighbours.
-Under light load a group is one command and nothing waits.
+commit), written with a fixed number of statements (storage.commands.GroupWriter); a refused
+command leaves no trace and does not undo its neighbours. Under light load a group is one
+command and nothing waits.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -19,12 +21,15 @@ from hub.brokers.base import Broker
 from hub.errors import ErrorCode, HubError
 from hub.metrics import Metrics
 from hub.rooms import change_message, room_name
-from storage.commands import apply
+from storage.commands import GroupWriter
 from storage.engine import Database
 from storage.errors import CommandRejected
 from storage.types import Applied, Command
 
 log = logging.getLogger("todohub.dispatch")
+
+# Publishes of different users in flight at once (Redis: one pooled connection each).
+PUBLISHERS = 8
 
 
 @dataclass
@@ -39,7 +44,13 @@ class _Pending:
 
 
 class Dispatcher:
-    """Runs the single writer loop of this process."""
+    """Runs the single writer loop of this process, and the loop that publishes what it
+    committed and answers.
+
+    The two are apart so that the next transaction starts while the last one's changes are
+    still being published (with Redis, a round trip per change); they stay in commit order,
+    and a command is answered only once its changes are published.
+    """
 
     def __init__(self, db: Database, broker: Broker, metrics: Metrics, max_group: int) -> None:
         self._db = db
@@ -47,29 +58,42 @@ class Dispatcher:
         self._metrics = metrics
         self._max_group = max_group
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        # Committed groups, in commit order: (sorted by user, as received).
+        self._outbox: asyncio.Queue[tuple[list[_Pending], list[_Pending]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
         self._accepting = True
         self._busy = False
+        self._publishing = False
+        self._writer = GroupWriter(db)
+        # Labelled metric children, looked up once: labels() costs more than the increment.
+        self._counted: dict[tuple[str, str], Any] = {}
 
     async def start(self) -> None:
-        """Start the writer loop."""
+        """Start the writer loop and the publishing loop."""
         self._task = asyncio.create_task(self._run(), name="todohub-writer")
+        self._publisher = asyncio.create_task(self._publish_loop(), name="todohub-publisher")
 
     async def stop(self, grace: float) -> None:
         """Refuse new commands, let queued and in-flight ones finish for up to ``grace``
         seconds, then stop."""
         self._accepting = False
         deadline = time.monotonic() + grace
-        while (self._busy or not self._queue.empty()) and time.monotonic() < deadline:
+        while (self._busy or self._publishing or not self._queue.empty()
+               or not self._outbox.empty()) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
+        for task in (self._task, self._publisher):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        await self._writer.close()
+        left = [self._queue.get_nowait() for _ in range(self._queue.qsize())]
+        while not self._outbox.empty():
+            left += self._outbox.get_nowait()[1]
+        for pending in left:
             if not pending.future.done():
                 pending.future.set_exception(
                     HubError(ErrorCode.UNAVAILABLE, "the hub is shutting down; retry")
@@ -95,25 +119,64 @@ class Dispatcher:
                 group.append(self._queue.get_nowait())
             self._busy = True
             try:
-                await self._write(group)
+                self._outbox.put_nowait((await self._write(group), group))
             except asyncio.CancelledError:
-                for pending in group:
-                    if not pending.future.done():
-                        pending.future.set_exception(
-                            HubError(ErrorCode.UNAVAILABLE, "the hub is shutting down; retry")
-                        )
+                self._fail_all(group, HubError(ErrorCode.UNAVAILABLE,
+                                               "the hub is shutting down; retry"))
                 raise
             except Exception:
                 log.exception("writer loop failed on a group of %d commands", len(group))
-                for pending in group:
-                    if not pending.future.done():
-                        pending.future.set_exception(
-                            HubError(ErrorCode.INTERNAL, "internal error")
-                        )
+                self._fail_all(group, HubError(ErrorCode.INTERNAL, "internal error"))
             finally:
                 self._busy = False
 
-    async def _write(self, group: list[_Pending]) -> None:
+    async def _publish_loop(self) -> None:
+        while True:
+            ordered, group = await self._outbox.get()
+            self._publishing = True
+            try:
+                await self._publish_group(ordered)
+                for pending in group:
+                    self._answer(pending)
+            except asyncio.CancelledError:
+                self._fail_all(group, HubError(ErrorCode.UNAVAILABLE,
+                                               "the hub is shutting down; retry"))
+                raise
+            except Exception:
+                log.exception("publishing a group of %d commands failed", len(group))
+                self._fail_all(group, HubError(ErrorCode.INTERNAL, "internal error"))
+            finally:
+                self._publishing = False
+
+    async def _publish_group(self, ordered: list[_Pending]) -> None:
+        """Publish the group's changes: one user's in seq order, different users' side by
+        side, a few at a time (with Redis each publish is a round trip on a pooled
+        connection)."""
+        by_user: dict[str, list[tuple[int, str]]] = {}
+        for pending in ordered:
+            if pending.result is not None and pending.result.frames:
+                by_user.setdefault(pending.user_id, []).extend(pending.result.frames)
+        users = iter(by_user.items())
+
+        async def publisher() -> None:
+            for user_id, frames in users:
+                for seq, frame in frames:
+                    await self._publish(user_id, seq, frame)
+
+        if len(by_user) == 1:
+            await publisher()
+        elif by_user:
+            await asyncio.gather(*(publisher()
+                                   for _ in range(min(PUBLISHERS, len(by_user)))))
+
+    @staticmethod
+    def _fail_all(group: list[_Pending], error: HubError) -> None:
+        for pending in group:
+            if not pending.future.done():
+                pending.future.set_exception(error)
+
+    async def _write(self, group: list[_Pending]) -> list[_Pending]:
+        """Commit the group; returns it in the order its changes are to be published."""
         self._metrics.group_size.observe(len(group))
         # One lock order for every process (PostgreSQL row locks): by user, stable within one.
         ordered = sorted(group, key=lambda p: p.user_id)
@@ -132,23 +195,19 @@ class Dispatcher:
                         await self._transaction([pending])
                     except (DBAPIError, SQLAlchemyError, OSError) as single:
                         self._fail(pending, single)
-        for pending in ordered:
-            if pending.result is not None:
-                for seq, frame in pending.result.frames:
-                    await self._publish(pending.user_id, seq, frame)
-        for pending in group:
-            self._answer(pending)
+        return ordered
 
     async def _transaction(self, group: list[_Pending]) -> None:
-        async with self._db.write() as conn:
-            for pending in group:
-                try:
-                    async with conn.begin_nested():
-                        pending.result = await apply(
-                            conn, pending.user_id, pending.command, pending.device
-                        )
-                except CommandRejected as exc:
-                    pending.error = HubError(exc.code, exc.message, exc.details, exc.todo)
+        # One transaction with a fixed number of statements for the whole group.
+        outcomes = await self._writer.write(
+            [(pending.user_id, pending.command, pending.device) for pending in group]
+        )
+        for pending, outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, CommandRejected):
+                pending.error = HubError(outcome.code, outcome.message, outcome.details,
+                                         outcome.todo)
+            else:
+                pending.result = outcome
 
     def _fail(self, pending: _Pending, exc: Exception) -> None:
         log.warning("database write failed (%s: %s); answering unavailable",
@@ -171,10 +230,16 @@ class Dispatcher:
             return
         if pending.result is not None:
             result = "duplicate" if pending.result.duplicate else "ok"
-            self._metrics.commands.labels(kind, result).inc()
+            self._count(kind, result)
             pending.future.set_result(pending.result)
         else:
             error = pending.error or HubError(ErrorCode.INTERNAL, "internal error")
             code = error.code.value if isinstance(error, HubError) else "internal"
-            self._metrics.commands.labels(kind, code).inc()
+            self._count(kind, code)
             pending.future.set_exception(error)
+
+    def _count(self, kind: str, result: str) -> None:
+        counter = self._counted.get((kind, result))
+        if counter is None:
+            counter = self._counted[(kind, result)] = self._metrics.commands.labels(kind, result)
+        counter.inc()

@@ -31,7 +31,14 @@ _CHECK = object()
 
 
 class Sender:
-    """The queue and writer of one socket."""
+    """The queue and writer of one socket.
+
+    An idle socket holds no queue and no wake-up object (20,000 of them are the point): the
+    queue exists while frames wait, and the writer makes a future only when it goes to sleep.
+    """
+
+    __slots__ = ("_send", "_close", "_fill", "_head", "_max", "_items", "_waiter", "_closing",
+                 "_on_overflow", "_on_delivery", "next_seq")
 
     def __init__(
         self,
@@ -45,8 +52,8 @@ class Sender:
     ) -> None:
         self._send, self._close, self._fill, self._head = send, close, fill, head
         self._max = max_queue
-        self._items: deque[Any] = deque()
-        self._wake = asyncio.Event()
+        self._items: deque[Any] | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self._closing: tuple[int, str] | None = None
         self._on_overflow = on_overflow
         self._on_delivery = on_delivery
@@ -69,25 +76,33 @@ class Sender:
         later calls are ignored."""
         if self._closing is None:
             self._closing = (code, reason)
-            self._wake.set()
+            self._wake()
 
     @property
     def closing(self) -> bool:
         """Whether a close was requested."""
         return self._closing is not None
 
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def _put(self, item: Any) -> None:
         if self._closing is not None:
             return
-        if len(self._items) >= self._max:
-            self._items.clear()
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        if len(items) >= self._max:
+            items.clear()
             self._on_overflow()
             log.warning("send queue of a socket overflowed (%d frames); closing it with 1013",
                         self._max)
             self.close(CloseCode.TRY_AGAIN, "send queue overflow")
             return
-        self._items.append(item)
-        self._wake.set()
+        items.append(item)
+        self._wake()
 
     async def run(self, catch_up: CatchUp) -> None:
         """Send the catch-up, then drain the queue until the socket closes."""
@@ -95,15 +110,20 @@ class Sender:
             synced = await catch_up(self._send)
             self.next_seq = synced + 1
             while True:
+                items = self._items
                 if self._closing is not None and (
-                    not self._items or self._closing[0] == CloseCode.TRY_AGAIN
+                    not items or self._closing[0] == CloseCode.TRY_AGAIN
                 ):
                     break
-                if not self._items:
-                    self._wake.clear()
-                    await self._wake.wait()
+                if not items:
+                    self._items = items = None  # an idle socket keeps no queue
+                    self._waiter = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._waiter
+                    finally:
+                        self._waiter = None
                     continue
-                item = self._items.popleft()
+                item = items.popleft()
                 if isinstance(item, str):
                     await self._send(item)
                 elif item is _CHECK:

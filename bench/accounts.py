@@ -1,0 +1,45 @@
+"""Users for a benchmark, registered and logged in before any timing starts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+PASSWORD = "Bench-pass-42"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A registered user and an access token for its sockets."""
+
+    username: str
+    user_id: str
+    token: str
+
+
+async def register_users(base_url: str, count: int, concurrency: int = 32) -> list[Account]:
+    """Register ``count`` users and log each in, ``concurrency`` at a time; in order."""
+    run = uuid.uuid4().hex[:8]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60.0, limits=limits) as http:
+
+        async def one(index: int) -> Account:
+            username = f"b{run}-{index}"
+            body = {"username": username, "password": PASSWORD}
+            async with gate:
+                created = await http.post("/api/auth/register", json=body)
+                if created.status_code != 201:
+                    raise RuntimeError(f"register {username}: expected 201, got "
+                                       f"{created.status_code} {created.text[:200]}")
+                answer = await http.post("/api/auth/login", json=body)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"login {username}: expected 200, got "
+                                       f"{answer.status_code} {answer.text[:200]}")
+            data = answer.json()
+            return Account(username, data["user"]["id"], data["access_token"])
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))

@@ -1,0 +1,85 @@
+"""Smoke runs of the benchmarks with tiny numbers: they must run end to end and count
+correctly (nothing lost, nothing repeated, everything persisted). Speed is never asserted
+here; the numbers that matter come from running ``python -m bench`` by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bench.connections import ConnectionsConfig, run_connections
+from bench.fanout import FanoutConfig, run_fanout
+from bench.throughput import ThroughputConfig, run_throughput
+from tests.conftest import skip_or_fail
+from tests.services import PG_ADMIN_URL, postgres_problem
+
+DEADLINE = 90.0
+
+
+async def test_fanout_delivers_every_change_once_in_order(tmp_path: Path) -> None:
+    """5 users x 2 devices, 50 creates/s for 2 s: every create acked, every change reaches
+    the other device and the sender once, in seq order, and latencies are measured."""
+    config = FanoutConfig(users=5, devices=2, rate=50, duration=2, warmup=0, drain=10,
+                          data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_fanout(config)
+    assert result.sockets == 10
+    assert result.commands_sent == 100
+    assert result.commands_acked == 100, result.report()
+    assert result.command_errors == {}
+    assert result.deliveries_expected == 100
+    assert result.deliveries_received == 100
+    assert result.deliveries_lost == 0
+    assert result.deliveries_repeated == 0
+    assert result.out_of_order == 0
+    assert result.own_received == result.own_expected == 100
+    assert result.latency.count == 100 and result.ack_latency.count == 100
+    assert result.hub_peak_memory_kib > 0
+    assert result.ok
+
+
+async def test_connections_open_and_stay_open(tmp_path: Path) -> None:
+    """50 idle authenticated sockets all reach synced and are still open after a pause; the
+    hub's memory is read."""
+    config = ConnectionsConfig(count=50, devices=2, hold=0.5, data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_connections(config)
+    assert result.users == 25
+    assert result.opened == 50
+    assert result.still_open == 50
+    assert result.hub_rss_after_kib > 0 and result.hub_peak_kib > 0
+    assert result.ok
+
+
+async def test_throughput_persists_every_acked_command_on_sqlite(tmp_path: Path) -> None:
+    """200 creates on SQLite: each acked once, each persisted (read back over REST), each
+    user's seqs 1..n."""
+    config = ThroughputConfig(backends=("sqlite",), workers=(1,), users=10, window=4,
+                              commands=200, data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_throughput(config)
+    (row,) = result.rows
+    assert row.skipped is None
+    assert row.sent == row.acked == row.persisted == 200, result.report()
+    assert row.errors == {}
+    assert row.persisted_ok and row.seqs_ok
+    assert result.ok
+
+
+@pytest.mark.services
+async def test_throughput_persists_every_acked_command_on_postgres(tmp_path: Path) -> None:
+    """The same 200 creates on a fresh PostgreSQL database."""
+    problem = await postgres_problem()
+    if problem:
+        skip_or_fail(problem)
+    config = ThroughputConfig(backends=("postgres",), workers=(1,), users=10, window=4,
+                              commands=200, postgres_url=PG_ADMIN_URL, data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_throughput(config)
+    (row,) = result.rows
+    assert row.skipped is None, row.skipped
+    assert row.sent == row.acked == row.persisted == 200, result.report()
+    assert row.persisted_ok and row.seqs_ok
+    assert result.ok
