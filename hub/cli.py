@@ -68,6 +68,7 @@ def serve(settings: Settings) -> int:
         workers=settings.workers if settings.workers > 1 else None,
         ws="websockets-sansio",
         ws_max_size=settings.max_frame,
+        ws_per_message_deflate=settings.ws_deflate,
         ws_ping_interval=settings.ping_interval or None,
         ws_ping_timeout=settings.ping_timeout or None,
         log_level=settings.log_level,

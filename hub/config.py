@@ -51,6 +51,7 @@ class Settings:
     guest_burst: int = _opt(10, "guest accounts at once per client address")
 
     max_frame: int = _opt(65536, "largest accepted WebSocket frame in bytes (1009 above)")
+    ws_deflate: bool = _opt(False, "accept permessage-deflate (about 42 KiB more per socket)")
     ping_interval: float = _opt(20.0, "seconds between WebSocket pings from the hub")
     ping_timeout: float = _opt(20.0, "seconds to wait for a pong before closing")
     hello_timeout: float = _opt(10.0, "seconds a socket has to send hello (4408 after)")

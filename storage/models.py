@@ -49,6 +49,8 @@ class Todo(Base):
     completed_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __table_args__ = (Index("ix_todos_user_order", "user_id", "order"),)
+
 
 class Change(Base):
     __tablename__ = "changes"

@@ -63,6 +63,7 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         port=settings.port,
         ws="websockets-sansio",
         ws_max_size=settings.max_frame,
+        ws_per_message_deflate=settings.ws_deflate,
         ws_ping_interval=settings.ping_interval or None,
         ws_ping_timeout=settings.ping_timeout or None,
         log_level="warning",

@@ -244,3 +244,14 @@ def _silent_device(hub: RunningHub, token: str, device: str) -> socket.socket:
     protocol.send_text(json.dumps(hello).encode())
     sock.sendall(b"".join(protocol.data_to_send()))
     return sock
+
+
+async def test_compression_is_off_unless_configured(hub_factory: object) -> None:
+    """permessage-deflate is declined by default (it costs memory per socket) and accepted
+    when TODOHUB_WS_DEFLATE is set."""
+    plain = hub_factory()  # type: ignore[operator]
+    async with connect(plain.ws_url) as ws:
+        assert ws.protocol.extensions == []
+    deflating = hub_factory(ws_deflate=True)  # type: ignore[operator]
+    async with connect(deflating.ws_url) as ws:
+        assert [e.name for e in ws.protocol.extensions] == ["permessage-deflate"]
