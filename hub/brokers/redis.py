@@ -19,7 +19,7 @@ import random
 from collections import deque
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -63,7 +63,9 @@ class RedisBroker(Broker):
         # reconnect of the subscriber goes through the listener.
         options: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 1.0,
                                    "socket_timeout": 1.0, "retry": Retry(NoBackoff(), 0)}
-        self._publisher = Redis.from_url(self._url, **options)
+        # Publishes wait for one of a bounded set of connections instead of failing past it.
+        self._publisher = Redis.from_pool(BlockingConnectionPool.from_url(
+            self._url, max_connections=64, timeout=1.0, **options))
         self._subscriber = Redis.from_url(self._url, **options)
         self._task = asyncio.create_task(self._listen(), name="todohub-redis-listener")
 

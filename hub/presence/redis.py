@@ -21,7 +21,7 @@ import logging
 import time
 from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -50,8 +50,12 @@ class RedisPresence(Presence):
 
     async def start(self) -> None:
         """Create the client and start refreshing."""
-        self._client = Redis.from_url(self._url, decode_responses=True, socket_timeout=2.0,
-                                      socket_connect_timeout=2.0, retry=Retry(NoBackoff(), 1))
+        # A bounded pool that waits for a free connection, so that many sockets joining at
+        # once queue up instead of failing past the default pool's limit.
+        pool = BlockingConnectionPool.from_url(
+            self._url, max_connections=64, timeout=2.0, decode_responses=True,
+            socket_timeout=2.0, socket_connect_timeout=2.0, retry=Retry(NoBackoff(), 1))
+        self._client = Redis.from_pool(pool)
         self._task = asyncio.create_task(self._refresh_forever(), name="todohub-presence")
 
     async def stop(self) -> None:
