@@ -1,8 +1,11 @@
-"""Apply one command in one transaction: todo rows, the user's seq, one change-log row per
-change, and the operation id with its answer.
+"""Apply commands: todo rows, the user's seq, one change-log row per change, and the
+operation id with its answer.
 
-The caller owns the transaction (so several commands can share one commit, each in its own
-savepoint); this module only issues statements on the connection it is given.
+- ``apply``: one command, on a connection whose transaction the caller owns (each command in
+  its own savepoint when several share a commit);
+- ``GroupWriter`` / ``write_group``: a whole group of commands in one transaction of its own,
+  with a fixed number of statements, giving exactly what ``apply`` would one after another.
+  The hub's writer uses this one.
 """
 
 from __future__ import annotations
@@ -228,11 +231,13 @@ async def _fetch_or_missing(conn: AsyncConnection, user_id: str, todo_id: str) -
 # arrival order against that state (each command atomic: a refused one leaves no trace, as
 # its savepoint did), then writes the net effect with one statement per table and kind. The
 # answers, frames and rows are exactly those ``apply`` gives one command after another
-# (checked against it on random command mixes).
+# (checked against it on random command mixes, on SQLite and PostgreSQL).
 #
-# On SQLite the statements are compiled once and the reads, and then the writes, each run as
-# one call in the aiosqlite connection's own thread, inside the transaction SQLAlchemy began
-# (the same private hand-off SQLAlchemy's aiosqlite dialect uses for isolation levels).
+# The statements are SQLAlchemy Core, compiled once per dialect. ``GroupWriter`` runs them
+# straight on the driver and owns the transaction: on SQLite in two calls into the aiosqlite
+# connection's own thread (the private hand-off SQLAlchemy's aiosqlite dialect also uses),
+# on PostgreSQL on the asyncpg connection in five round trips. Any other driver goes through
+# SQLAlchemy (``apply_group`` on a connection the caller began).
 
 TodoKey = tuple[str, str]  # (user id, todo id)
 Outcome = Applied | CommandRejected
@@ -624,10 +629,13 @@ def _reads(listed: Callable[[Any, str], Any]) -> tuple[Any, ...]:
 _SQLITE_READS = _reads(lambda column, name: column.in_(
     select(func.json_each(bindparam(name)).table_valued("value").c.value)
 ))
+
+
 def _postgres_reads() -> tuple[Any, Any]:
     """The user locks, then the other three reads as one statement (UNION ALL of rows
     padded to one shape, told apart by a kind letter): once the locks are held, one round
     trip reads what the group needs."""
+
     def listed(column: Any, name: str) -> Any:
         return column == any_(bindparam(name, type_=ARRAY(String)))
 
@@ -726,8 +734,8 @@ class _Compiled:
 
 def _is_aiosqlite(driver: Any) -> bool:
     """An aiosqlite connection that offers its thread hand-off (see _in_driver_thread)."""
-    return type(driver).__module__.startswith("aiosqlite") and hasattr(driver, "_tx") \
-        and hasattr(driver, "_conn")
+    return (type(driver).__module__.startswith("aiosqlite")
+            and hasattr(driver, "_tx") and hasattr(driver, "_conn"))
 
 
 def _is_asyncpg(driver: Any) -> bool:

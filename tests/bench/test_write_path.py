@@ -1,0 +1,201 @@
+"""The fast write path the benchmarks led to (storage.commands.GroupWriter) must give exactly
+what the plain one does: ``apply`` one command after another, each in its own savepoint.
+
+tests/storage/test_group_write.py checks ``write_group`` on SQLite; this adds PostgreSQL (its
+own statements: locks, one read, one write of CTEs), one GroupWriter kept across groups (as
+the hub's writer does), a user that does not exist, and groups that fall back to savepoints.
+
+Random mixes of creates (with and without client ids and orders), updates, deletes, batches,
+stale versions, missing todos, repeated operation ids and a user that does not exist are
+written in random groups both ways, with the same clock and the same new ids; every answer,
+change frame, error and every row of every table must be equal.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+import storage.commands as commands
+from storage.engine import Database
+from storage.errors import CommandRejected
+from storage.migrate import upgrade
+from storage.models import changes, operations, todos, users
+from storage.types import Command, CreateOp, DeleteOp, Op, TodoIn, TodoPatch, UpdateOp
+from tests.conftest import skip_or_fail
+from tests.services import create_database, database_url, drop_database, postgres_problem
+
+USERS = [str(uuid.UUID(int=n + 1)) for n in range(4)]
+GHOST = str(uuid.UUID(int=999))
+Item = tuple[str, Command, str]
+
+
+def _commands(rng: random.Random, count: int, order_share: float) -> list[Item]:
+    known: dict[str, list[str]] = {user: [] for user in [*USERS, GHOST]}
+    used: dict[str, list[str]] = {user: [] for user in USERS}
+
+    def todo_id(user: str) -> str:
+        if known[user] and rng.random() < 0.8:
+            return rng.choice(known[user])
+        return str(uuid.UUID(int=rng.randrange(1, 40)))
+
+    def op(user: str) -> Op:
+        roll = rng.random()
+        if roll < 0.4:
+            fields: dict[str, Any] = {"title": f"t{rng.randrange(100)}"}
+            if rng.random() < 0.3:
+                fields["id"] = str(uuid.UUID(int=rng.randrange(1, 40)))
+                known[user].append(fields["id"])
+            if rng.random() < order_share:
+                fields["order"] = rng.choice([0, 1.5, -3, 7, 100])
+            if rng.random() < 0.3:
+                fields["completed"] = rng.random() < 0.5
+            if rng.random() < 0.3:
+                fields["tags"] = ["A", "b", "a"]
+            return CreateOp(type="create", todo=TodoIn(**fields))
+        if roll < 0.75:
+            patch: dict[str, Any] = {}
+            if rng.random() < 0.5:
+                patch["title"] = f"u{rng.randrange(100)}"
+            if rng.random() < 0.3:
+                patch["completed"] = rng.random() < 0.5
+            elif rng.random() < 0.2:
+                patch["status"] = rng.choice(["in_progress", "cancelled"])
+            if rng.random() < 0.3:
+                patch["order"] = rng.choice([0, 2.5, 50])
+            if rng.random() < 0.2:
+                patch["tags"] = ["x"]
+            return UpdateOp(type="update", todo_id=todo_id(user), patch=TodoPatch(**patch),
+                            if_version=rng.choice([None, None, 1, 2, 3]))
+        return DeleteOp(type="delete", todo_id=todo_id(user),
+                        if_version=rng.choice([None, None, 1, 2]))
+
+    items: list[Item] = []
+    for n in range(count):
+        user = GHOST if rng.random() < 0.02 else rng.choice(USERS)
+        op_id: str | None
+        if user != GHOST and used[user] and rng.random() < 0.1:
+            op_id = rng.choice(used[user])  # a retry
+        elif rng.random() < 0.1:
+            op_id = None
+        else:
+            op_id = f"op{n}"
+            if user != GHOST:
+                used[user].append(op_id)
+        if rng.random() < 0.2:
+            command = Command(op_id, [op(user) for _ in range(rng.randrange(1, 4))], batch=True)
+        else:
+            command = Command(op_id, [op(user)])
+        items.append((user, command, rng.choice(["d0", "d1"])))
+    return items
+
+
+def _groups(rng: random.Random, items: list[Item]) -> list[list[Item]]:
+    groups, start = [], 0
+    while start < len(items):
+        size = rng.choice([1, 2, 5, 10, 30])
+        # The dispatcher hands a group over sorted by user, stably.
+        groups.append(sorted(items[start:start + size], key=lambda item: item[0]))
+        start += size
+    return groups
+
+
+def _outcome(outcome: Any) -> tuple[Any, ...]:
+    if isinstance(outcome, CommandRejected):
+        return ("rejected", outcome.code, outcome.message, outcome.details, outcome.todo)
+    return ("applied", outcome.answer, outcome.frames, outcome.duplicate)
+
+
+async def _write_all(url: str, groups: list[list[Item]], grouped: bool,
+                     monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]]:
+    new_ids = (str(uuid.UUID(int=10_000 + n)) for n in itertools.count())
+    clock = (f"2026-01-01T00:{n // 60000:02d}:{n // 1000 % 60:02d}.{n % 1000:03d}Z"
+             for n in itertools.count())
+    monkeypatch.setattr(commands, "new_todo_id", lambda: next(new_ids))
+    monkeypatch.setattr(commands, "utcnow", lambda: next(clock))
+    db = Database(url)
+    try:
+        async with db.write() as conn:
+            await conn.execute(insert(users), [
+                {"id": user, "username": f"n{n}", "seq": 0, "pruned_seq": 0,
+                 "created_at": "2026-01-01T00:00:00.000Z", "guest": False}
+                for n, user in enumerate(USERS)])
+        outcomes: list[Any] = []
+        writer = commands.GroupWriter(db)
+        try:
+            for group in groups:
+                if grouped:
+                    done = await writer.write(group)
+                else:
+                    async with db.write() as conn:
+                        done = await commands._apply_each(conn, group)
+                outcomes += [_outcome(o) for o in done]
+        finally:
+            await writer.close()
+        rows = []
+        async with db.read() as conn:
+            for table, key in ((todos, (todos.c.user_id, todos.c.id)),
+                               (changes, (changes.c.user_id, changes.c.seq)),
+                               (operations, (operations.c.user_id, operations.c.op_id)),
+                               (users, (users.c.id,))):
+                rows.append([tuple(r) for r in await conn.execute(select(table).order_by(*key))])
+        return outcomes, rows
+    finally:
+        await db.dispose()
+
+
+async def _compare(fresh_url: Callable[[], Any], seeds: range,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for seed in seeds:
+        rng = random.Random(seed)
+        items = _commands(rng, 150, order_share=1.0 if seed % 2 else 0.4)
+        groups = _groups(rng, items)
+        grouped = await _write_all(await fresh_url(), groups, True, monkeypatch)
+        plain = await _write_all(await fresh_url(), groups, False, monkeypatch)
+        assert grouped[0] == plain[0], f"seed {seed}: answers differ"
+        assert grouped[1] == plain[1], f"seed {seed}: tables differ"
+
+
+async def test_group_writer_matches_apply_on_sqlite(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite (its two hand-offs to the driver thread) every answer and row is the same."""
+    template = tmp_path / "template.db"
+    await upgrade(f"sqlite+aiosqlite:///{template}")
+    count = itertools.count()
+
+    async def fresh_url() -> str:
+        path = tmp_path / f"db{next(count)}.db"
+        shutil.copy(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+
+    await _compare(fresh_url, range(5), monkeypatch)
+
+
+@pytest.mark.services
+async def test_group_writer_matches_apply_on_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL (locks, one read, one write of CTEs) every answer and row is the same."""
+    problem = await postgres_problem()
+    if problem:
+        skip_or_fail(problem)
+    made: list[str] = []
+
+    async def fresh_url() -> str:
+        name = await create_database()
+        made.append(name)
+        url = database_url(name)
+        await upgrade(url)
+        return url
+
+    try:
+        await _compare(fresh_url, range(3), monkeypatch)
+    finally:
+        for name in made:
+            await drop_database(name)
