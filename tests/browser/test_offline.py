@@ -53,12 +53,7 @@ def test_offline_changes_converge_with_another_device(
     open_device: DeviceFactory, hub: RunningHub, proxy_factory: ProxyFactory
 ) -> None:
     """A makes three changes offline, B one online; once A is back both equal the server."""
-    username, _ = register(hub)
-    proxy = proxy_factory(hub)
-    a = open_device(
-        hub.url, session=login(hub, username), proxy=proxy.address, name="A", allow=NETWORK_NOISE
-    )
-    b = open_device(hub.url, session=login(hub, username), name="B")
+    proxy, a, b = _one_user_on_two_devices(open_device, hub, proxy_factory)
     a.add("one", "two")
     expect(b.items).to_have_text(["one", "two"], timeout=LIVE_MS)
 
@@ -196,12 +191,7 @@ def test_offline_edit_of_a_todo_deleted_elsewhere_shows_the_server_state(
     open_device: DeviceFactory, hub: RunningHub, proxy_factory: ProxyFactory
 ) -> None:
     """A's offline change to a todo B deleted: A ends with B's state and a short notice."""
-    username, _ = register(hub)
-    proxy = proxy_factory(hub)
-    a = open_device(
-        hub.url, session=login(hub, username), proxy=proxy.address, name="A", allow=NETWORK_NOISE
-    )
-    b = open_device(hub.url, session=login(hub, username), name="B")
+    proxy, a, b = _one_user_on_two_devices(open_device, hub, proxy_factory)
     a.add("keep", "doomed", "retitled")
     expect(b.items).to_have_text(["keep", "doomed", "retitled"], timeout=LIVE_MS)
 
@@ -252,3 +242,16 @@ def test_two_tabs_of_one_profile_share_offline_changes(
     titles = sorted(title for title, _ in server_state(hub, device.session()["access_token"]))
     assert titles == ["shared", "tab one, offline", "tab two, offline"]
     expect(other.locator("ul.todo-list > li")).to_have_count(3)
+
+
+def _one_user_on_two_devices(
+    open_device: DeviceFactory, hub: RunningHub, proxy_factory: ProxyFactory
+) -> tuple[CuttableProxy, Device, Device]:
+    """One user signed in on A (behind a proxy the test can cut) and on B (direct)."""
+    username, _ = register(hub)
+    proxy = proxy_factory(hub)
+    a = open_device(
+        hub.url, session=login(hub, username), proxy=proxy.address, name="A", allow=NETWORK_NOISE
+    )
+    b = open_device(hub.url, session=login(hub, username), name="B")
+    return proxy, a, b
