@@ -33,6 +33,8 @@ from hub.presence import create_presence
 from hub.ratelimit import FailureCounter, KeyedBuckets
 from hub.rest import auth as rest_auth
 from hub.rest import changes as rest_changes
+from hub.rest import invites as rest_invites
+from hub.rest import lists as rest_lists
 from hub.rest import ops as rest_ops
 from hub.rest import todos as rest_todos
 from hub.rest.common import error_response
@@ -41,6 +43,7 @@ from hub.websocket import websocket_endpoint
 from storage.changes import prune
 from storage.engine import Database
 from storage.migrate import upgrade
+from storage.types import Limits
 
 log = logging.getLogger("todohub")
 
@@ -56,7 +59,8 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
     presence = create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl)
     rooms = Rooms(broker)
     metrics = Metrics()
-    dispatcher = Dispatcher(db, broker, metrics, settings.group_commit_max)
+    dispatcher = Dispatcher(db, broker, metrics, settings.group_commit_max,
+                            Limits(settings.max_list_members, settings.max_lists))
     hub = HubContext(
         settings=settings,
         db=db,
@@ -155,6 +159,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/ws", websocket_endpoint),
         *rest_auth.routes,
         *rest_todos.routes,
+        *rest_lists.routes,
+        *rest_invites.routes,
         *rest_changes.routes,
         *rest_ops.routes,
     ]

@@ -45,9 +45,10 @@ class CatchUp:
             if replay:
                 assert since is not None
                 first = await frames_between(conn, user_id, since, seq, self._replay_page)
-                todos: list[dict[str, Any]] = []
+                state = None
             else:
-                seq, todos = await snapshot(conn, user_id)
+                state = await snapshot(conn, user_id)
+                seq = state.seq
         await send(protocol.welcome(user, device, seq, expires_at, heartbeat))
         if replay:
             assert since is not None
@@ -63,9 +64,12 @@ class CatchUp:
                     done = change_seq
                 page = []
         else:
+            assert state is not None
             size = self._snapshot_page
+            todos = state.todos
             pages = [todos[i:i + size] for i in range(0, len(todos), size)] or [[]]
             for index, part in enumerate(pages):
-                await send(protocol.snapshot(seq, part, more=index < len(pages) - 1))
+                await send(protocol.snapshot(seq, part, more=index < len(pages) - 1,
+                                             lists=state.lists if index == 0 else None))
         await send(protocol.synced(seq))
         return seq

@@ -34,6 +34,8 @@ class Settings:
     redis_prefix: str = _opt("todohub:", "prefix of every Redis channel and key")
     secret: str = _opt("", "HS256 signing secret; empty: generated once, kept in data_dir")
     allowed_origins: str = _opt("", "comma-separated Origins allowed on /ws besides the hub's own")
+    public_url: str = _opt("", "the hub's address as users reach it, for invitation links; "
+                           "empty: the address of the request")
     static_dir: str = _opt(str(DEFAULT_STATIC_DIR), "folder served at /")
     log_level: str = _opt("info", "log level")
     db_pool_size: int = _opt(10, "database pool size (PostgreSQL)")
@@ -61,6 +63,9 @@ class Settings:
     command_burst: int = _opt(100, "commands a socket may send at once")
     rate_limit_strikes: int = _opt(100, "rejected commands in a row before closing with 4429")
     max_batch: int = _opt(100, "operations in one batch")
+    max_list_members: int = _opt(50, "members of one list at most")
+    max_lists: int = _opt(100, "lists one user may own, the inbox not counted")
+    invite_ttl: int = _opt(7 * 86400, "seconds an invitation lasts unless it says otherwise")
     group_commit_max: int = _opt(256, "commands written together in one transaction at most")
     snapshot_page: int = _opt(500, "todos per snapshot frame")
     replay_page: int = _opt(1000, "changes read from the log at once")

@@ -1,9 +1,9 @@
 """The write path, for sockets and REST alike: apply a command in a transaction, commit,
-publish every change to the user's room, answer.
+publish every change to the room of each member it reached, answer.
 
 Commands that arrive while a transaction is in flight go together into the next one (group
-commit), written with a fixed number of statements (storage.commands.GroupWriter); a refused
-command leaves no trace and does not undo its neighbours. Under light load a group is one
+commit, storage.commands.GroupWriter); a refused command leaves no trace and does not undo
+its neighbours. Under light load a group is one
 command and nothing waits.
 """
 
@@ -24,7 +24,7 @@ from hub.rooms import change_message, room_name
 from storage.commands import GroupWriter
 from storage.engine import Database
 from storage.errors import CommandRejected
-from storage.types import Applied, Command
+from storage.types import Applied, Command, Limits
 
 log = logging.getLogger("todohub.dispatch")
 
@@ -52,7 +52,8 @@ class Dispatcher:
     and a command is answered only once its changes are published.
     """
 
-    def __init__(self, db: Database, broker: Broker, metrics: Metrics, max_group: int) -> None:
+    def __init__(self, db: Database, broker: Broker, metrics: Metrics, max_group: int,
+                 limits: Limits | None = None) -> None:
         self._db = db
         self._broker = broker
         self._metrics = metrics
@@ -65,7 +66,7 @@ class Dispatcher:
         self._accepting = True
         self._busy = False
         self._publishing = False
-        self._writer = GroupWriter(db)
+        self._writer = GroupWriter(db, limits)
         # Labelled metric children, looked up once: labels() costs more than the increment.
         self._counted: dict[tuple[str, str], Any] = {}
 
@@ -154,8 +155,9 @@ class Dispatcher:
         connection)."""
         by_user: dict[str, list[tuple[int, str]]] = {}
         for pending in ordered:
-            if pending.result is not None and pending.result.frames:
-                by_user.setdefault(pending.user_id, []).extend(pending.result.frames)
+            if pending.result is not None:
+                for user_id, seq, frame in pending.result.frames:
+                    by_user.setdefault(user_id, []).append((seq, frame))
         users = iter(by_user.items())
 
         async def publisher() -> None:
@@ -205,7 +207,7 @@ class Dispatcher:
         for pending, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, CommandRejected):
                 pending.error = HubError(outcome.code, outcome.message, outcome.details,
-                                         outcome.todo)
+                                         outcome.todo, list=outcome.list)
             else:
                 pending.result = outcome
 

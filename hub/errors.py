@@ -32,12 +32,12 @@ class ErrorCode(StrEnum):
 
     BAD_REQUEST = "bad_request"  # not JSON, unknown type, malformed request
     VALIDATION = "validation"  # a field broke a rule; details say which
-    NOT_FOUND = "not_found"  # no such todo (also another user's)
+    NOT_FOUND = "not_found"  # no such todo or list (also one the user cannot see)
     CONFLICT = "conflict"  # version mismatch, id taken, username taken
     RATE_LIMITED = "rate_limited"  # too many requests; retry later
     TOO_LARGE = "too_large"  # body or batch too large
     UNAUTHORIZED = "unauthorized"  # token or credentials not valid
-    FORBIDDEN = "forbidden"  # not allowed here (origin, guests disabled)
+    FORBIDDEN = "forbidden"  # not allowed here (origin, guests disabled, the role's overreach)
     UNAVAILABLE = "unavailable"  # the database is away
     INTERNAL = "internal"  # a bug; the log has the traceback
 
@@ -68,6 +68,7 @@ class HubError(Exception):
         todo: dict[str, Any] | None = None,
         status: int | None = None,
         headers: dict[str, str] | None = None,
+        list: dict[str, Any] | None = None,  # noqa: A002  (the wire's name)
     ) -> None:
         super().__init__(message)
         self.code = ErrorCode(code)
@@ -76,6 +77,7 @@ class HubError(Exception):
         self.todo = todo
         self.status = status or STATUS[self.code]
         self.headers = headers
+        self.list = list
 
     def body(self) -> dict[str, Any]:
         """The error object (without the frame's type and id)."""
@@ -84,4 +86,6 @@ class HubError(Exception):
             body["details"] = self.details
         if self.todo is not None:
             body["todo"] = self.todo
+        if self.list is not None:
+            body["list"] = self.list
         return body

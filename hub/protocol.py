@@ -15,6 +15,8 @@ from storage.errors import CommandRejected
 from storage.types import Command, parse_batch, parse_op
 
 PROTOCOL_VERSION = 1
+COMMAND_TYPES = ("create", "update", "delete", "batch", "list_create", "list_update",
+                 "list_delete")
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,11 @@ def parse_frame(text: str | bytes, max_batch: int) -> Frame:
             raise HubError(ErrorCode.VALIDATION, "auth needs a token",
                            [{"field": "token", "reason": "required string"}])
         return Auth(token)
-    if kind not in ("create", "update", "delete", "batch"):
+    if kind not in COMMAND_TYPES:
         raise CommandError(
             data.get("id"),
-            HubError(ErrorCode.BAD_REQUEST, f"unknown frame type {kind!r}; expected create, "
-                     "update, delete, batch, auth or ping"),
+            HubError(ErrorCode.BAD_REQUEST, f"unknown frame type {kind!r}; expected "
+                     f"{', '.join(COMMAND_TYPES)}, auth or ping"),
         )
     op_id = data.get("id")
     if not isinstance(op_id, str) or not 1 <= len(op_id) <= 64:
@@ -130,9 +132,14 @@ def welcome(user: dict[str, Any], device: str, seq: int, expires_at: int, heartb
                   "heartbeat": heartbeat})
 
 
-def snapshot(seq: int, todos: list[dict[str, Any]], more: bool) -> str:
-    """One page of a snapshot."""
-    return dumps({"type": "snapshot", "seq": seq, "todos": todos, "more": more})
+def snapshot(seq: int, todos: list[dict[str, Any]], more: bool,
+             lists: list[dict[str, Any]] | None = None) -> str:
+    """One page of a snapshot; the first page carries the user's ``lists``."""
+    frame: dict[str, Any] = {"type": "snapshot", "seq": seq}
+    if lists is not None:
+        frame["lists"] = lists
+    frame.update(todos=todos, more=more)
+    return dumps(frame)
 
 
 def synced(seq: int) -> str:

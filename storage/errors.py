@@ -7,7 +7,7 @@ from typing import Any
 
 class CommandRejected(Exception):
     """A command that changed nothing: ``code`` is a wire error code (validation, not_found,
-    conflict), ``todo`` the current state where a conflict needs it."""
+    conflict, forbidden), ``todo`` (or ``list``) the current state where a conflict needs it."""
 
     def __init__(
         self,
@@ -15,9 +15,11 @@ class CommandRejected(Exception):
         message: str,
         details: list[dict[str, Any]] | None = None,
         todo: dict[str, Any] | None = None,
+        list: dict[str, Any] | None = None,  # noqa: A002  (the wire's name)
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
         self.todo = todo
+        self.list = list

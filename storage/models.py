@@ -1,4 +1,5 @@
-"""The schema: users (with their change counter), todos, the change log, operations, sessions.
+"""The schema: users (with their change counter), lists with their members and invitations,
+todos, the change log, operations, sessions.
 
 Times are stored as fixed-width UTC text (``2026-11-23T08:00:00.000Z``) so that they sort
 correctly as text on every database and go to the wire unchanged.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -30,13 +31,77 @@ class User(Base):
     created_at: Mapped[str] = mapped_column(String(24))
 
 
+class TodoList(Base):
+    """A list of todos; its members see and (by role) change it. Each user has one inbox."""
+
+    __tablename__ = "lists"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    inbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[str] = mapped_column(String(24))
+    updated_at: Mapped[str] = mapped_column(String(24))
+
+    __table_args__ = (
+        # Exactly one inbox per user.
+        Index("ux_lists_inbox", "owner_id", unique=True,
+              sqlite_where=text("inbox"), postgresql_where=text("inbox")),
+    )
+
+
+class ListMember(Base):
+    """A user's membership of a list and their role: owner, editor or viewer."""
+
+    __tablename__ = "list_members"
+
+    list_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(8))
+    joined_at: Mapped[str] = mapped_column(String(24))
+
+
+class Invitation(Base):
+    """An invitation to a list; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    list_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("lists.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[str] = mapped_column(String(24))
+    expires_at: Mapped[str] = mapped_column(String(24))
+    max_uses: Mapped[int] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
 class Todo(Base):
+    """A todo. Its id is unique across the hub (it keeps it when moved between lists); its
+    scope is its list, and access to it is membership of that list."""
+
     __tablename__ = "todos"
 
-    user_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    list_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("lists.id", ondelete="CASCADE")
+    )
+    assignee: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -49,7 +114,7 @@ class Todo(Base):
     completed_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __table_args__ = (Index("ix_todos_user_order", "user_id", "order"),)
+    __table_args__ = (Index("ix_todos_list_order", "list_id", "order"),)
 
 
 class Change(Base):
@@ -59,7 +124,8 @@ class Change(Base):
         String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    op: Mapped[str] = mapped_column(String(8))
+    op: Mapped[str] = mapped_column(String(16))
+    # The todo's id, or the list's for list and list_removed changes.
     todo_id: Mapped[str] = mapped_column(String(36))
     # The complete change frame as sent on the wire, encoded once at write time.
     frame: Mapped[str] = mapped_column(Text)
@@ -107,6 +173,9 @@ class RefreshToken(Base):
 
 users = cast(Table, User.__table__)
 todos = cast(Table, Todo.__table__)
+lists = cast(Table, TodoList.__table__)
+list_members = cast(Table, ListMember.__table__)
+invitations = cast(Table, Invitation.__table__)
 changes = cast(Table, Change.__table__)
 operations = cast(Table, Operation.__table__)
 sessions = cast(Table, AuthSession.__table__)

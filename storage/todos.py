@@ -1,4 +1,6 @@
-"""Owner-scoped reads of todos: one, all (for snapshots), filtered pages and stats."""
+"""Membership-scoped reads of todos: one, all (for snapshots), filtered pages and stats.
+
+A todo is visible to the members of its list; to anyone else it does not exist."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.codec import loads
-from storage.models import todos, users
+from storage.lists import user_lists
+from storage.models import list_members, todos, users
 from storage.types import PRIORITY_RANK
 
 SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "title", "order")
@@ -28,6 +31,8 @@ def todo_to_wire(row: Any) -> dict[str, Any]:
     tags = data["tags"]
     return {
         "id": data["id"],
+        "list_id": data["list_id"],
+        "assignee": data["assignee"],
         "title": data["title"],
         "description": data["description"],
         "status": data["status"],
@@ -43,21 +48,39 @@ def todo_to_wire(row: Any) -> dict[str, Any]:
     }
 
 
+def _member_lists(user_id: str) -> Any:
+    """The ids of the lists the user belongs to, as a subquery."""
+    return select(list_members.c.list_id).where(list_members.c.user_id == user_id)
+
+
 async def get_todo(conn: AsyncConnection, user_id: str, todo_id: str) -> dict[str, Any] | None:
-    """One todo of the user, or None (also for another user's id)."""
+    """One todo in a list of the user, or None (also for a todo in anyone else's list)."""
     row = (
-        await conn.execute(select(todos).where(todos.c.user_id == user_id, todos.c.id == todo_id))
+        await conn.execute(select(todos).where(todos.c.id == todo_id,
+                                               todos.c.list_id.in_(_member_lists(user_id))))
     ).first()
     return todo_to_wire(row) if row is not None else None
 
 
-async def snapshot(conn: AsyncConnection, user_id: str) -> tuple[int, list[dict[str, Any]]]:
-    """The user's seq and all their todos, in manual order (call in a consistent read)."""
+@dataclass(frozen=True)
+class Snapshot:
+    """A user's whole state at one seq: their lists and the todos of those lists."""
+
+    seq: int
+    lists: list[dict[str, Any]]
+    todos: list[dict[str, Any]]
+
+
+async def snapshot(conn: AsyncConnection, user_id: str) -> Snapshot:
+    """The user's seq, lists and the todos of every list they belong to, in manual order
+    (call in a consistent read)."""
     seq = (await conn.execute(select(users.c.seq).where(users.c.id == user_id))).scalar_one()
     rows = await conn.execute(
-        select(todos).where(todos.c.user_id == user_id).order_by(todos.c.order, todos.c.id)
+        select(todos).where(todos.c.list_id.in_(_member_lists(user_id)))
+        .order_by(todos.c.order, todos.c.id)
     )
-    return seq, [todo_to_wire(row) for row in rows]
+    found = [todo_to_wire(row) for row in rows]
+    return Snapshot(seq, await user_lists(conn, user_id), found)
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,9 @@ class TodoQuery:
     due_before: str | None = None
     due_after: str | None = None
     overdue: bool | None = None
+    list_id: str | None = None
+    # "me", "none" or a user id.
+    assignee: str | None = None
     sort: str = "order"
     page: int = 1
     per_page: int = 50
@@ -81,8 +107,20 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _scope(user_id: str, list_id: str | None) -> list[Any]:
+    conditions = [todos.c.list_id.in_(_member_lists(user_id))]
+    if list_id is not None:
+        conditions.append(todos.c.list_id == list_id)
+    return conditions
+
+
 def _filtered(user_id: str, query: TodoQuery, now: str) -> Select[Any]:
-    conditions = [todos.c.user_id == user_id]
+    conditions = _scope(user_id, query.list_id)
+    if query.assignee == "none":
+        conditions.append(todos.c.assignee.is_(None))
+    elif query.assignee is not None:
+        conditions.append(todos.c.assignee == (user_id if query.assignee == "me"
+                                               else query.assignee))
     if query.status is not None:
         conditions.append(todos.c.status == query.status)
     if query.completed is not None:
@@ -140,11 +178,14 @@ async def list_todos(
     return [todo_to_wire(row) for row in rows], total
 
 
-async def stats(conn: AsyncConnection, user_id: str, now: str) -> dict[str, Any]:
-    """Counts per status, overdue, and the completion rate in percent."""
+async def stats(
+    conn: AsyncConnection, user_id: str, now: str, list_id: str | None = None
+) -> dict[str, Any]:
+    """Counts per status, overdue, and the completion rate in percent, over one list of the
+    user or all of them."""
+    scope = _scope(user_id, list_id)
     rows = await conn.execute(
-        select(todos.c.status, func.count()).where(todos.c.user_id == user_id)
-        .group_by(todos.c.status)
+        select(todos.c.status, func.count()).where(*scope).group_by(todos.c.status)
     )
     counts = {"pending": 0, "in_progress": 0, "completed": 0, "cancelled": 0}
     for status, count in rows:
@@ -152,7 +193,7 @@ async def stats(conn: AsyncConnection, user_id: str, now: str) -> dict[str, Any]
     overdue = (
         await conn.execute(
             select(func.count()).where(
-                todos.c.user_id == user_id,
+                *scope,
                 todos.c.due_at.is_not(None),
                 todos.c.due_at < now,
                 todos.c.status.not_in(("completed", "cancelled")),

@@ -1,4 +1,4 @@
-"""Value types and field rules of a todo and of the commands that change todos.
+"""Value types and field rules of a todo, a list and of the commands that change them.
 
 Everything here is pure: it validates Python values (from JSON) and knows no database.
 """
@@ -9,7 +9,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -95,7 +95,25 @@ def _todo_id(value: Any) -> Any:
         raise ValueError("must be a UUID") from None
 
 
+def _list_name(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if not 1 <= len(value) <= 100:
+            raise ValueError("must be 1-100 characters after trimming")
+    return value
+
+
+def _user_id(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 36:
+        raise ValueError("must be a user id or null")
+    return value
+
+
 Title = Annotated[StrictStr, BeforeValidator(_title)]
+ListName = Annotated[StrictStr, BeforeValidator(_list_name)]
+UserId = Annotated[str | None, BeforeValidator(_user_id)]
 Description = Annotated[StrictStr | None, BeforeValidator(_description)]
 DueAt = Annotated[str | None, BeforeValidator(_due_at)]
 Tags = Annotated[list[str], BeforeValidator(_tags)]
@@ -111,6 +129,8 @@ class TodoIn(_Strict):
     """The fields of a new todo."""
 
     id: TodoId | None = None
+    list_id: TodoId | None = None
+    assignee: UserId = None
     title: Title
     description: Description = None
     status: Status = "pending"
@@ -137,8 +157,10 @@ class TodoPatch(_Strict):
     due_at: DueAt = None
     tags: Tags | None = None
     order: Order | None = None
+    list_id: TodoId | None = None
+    assignee: UserId = None
 
-    @field_validator("title", "status", "priority", "tags", "order", "completed")
+    @field_validator("title", "status", "priority", "tags", "order", "completed", "list_id")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -180,12 +202,88 @@ class DeleteOp(_Strict):
     if_version: StrictInt | None = None
 
 
-Op = CreateOp | UpdateOp | DeleteOp
-OP_MODELS: dict[str, type[CreateOp] | type[UpdateOp] | type[DeleteOp]] = {
+class ListIn(_Strict):
+    """The fields of a new list."""
+
+    id: TodoId | None = None
+    name: ListName
+
+
+class ListPatch(_Strict):
+    """Fields to merge into a list."""
+
+    name: ListName
+
+
+class ListCreateOp(_Strict):
+    type: Literal["list_create"]
+    list: ListIn
+
+
+class ListUpdateOp(_Strict):
+    type: Literal["list_update"]
+    list_id: TodoId
+    patch: ListPatch
+    if_version: StrictInt | None = None
+
+
+class ListDeleteOp(_Strict):
+    type: Literal["list_delete"]
+    list_id: TodoId
+    if_version: StrictInt | None = None
+
+
+Role = Literal["owner", "editor", "viewer"]
+
+
+@dataclass(frozen=True)
+class JoinOp:
+    """Accept the invitation whose token hashes to ``token_hash`` (REST only)."""
+
+    token_hash: str
+    type: Literal["join"] = "join"
+
+
+@dataclass(frozen=True)
+class RoleOp:
+    """Give a member another role; ``owner`` hands ownership over (REST only)."""
+
+    list_id: str
+    user_id: str
+    role: str
+    type: Literal["role"] = "role"
+
+
+@dataclass(frozen=True)
+class RemoveOp:
+    """Remove a member from a list, or leave it when the member is oneself (REST only)."""
+
+    list_id: str
+    user_id: str
+    type: Literal["remove"] = "remove"
+
+
+TodoOp = CreateOp | UpdateOp | DeleteOp
+ListOp = ListCreateOp | ListUpdateOp | ListDeleteOp
+MemberOp = JoinOp | RoleOp | RemoveOp
+Op = TodoOp | ListOp | MemberOp
+OP_MODELS: dict[str, type[TodoOp] | type[ListOp]] = {
     "create": CreateOp,
     "update": UpdateOp,
     "delete": DeleteOp,
+    "list_create": ListCreateOp,
+    "list_update": ListUpdateOp,
+    "list_delete": ListDeleteOp,
 }
+BATCH_OPS = ("create", "update", "delete")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits of lists (configuration, handed to the writer)."""
+
+    max_members: int = 50
+    max_lists: int = 100
 
 
 @dataclass(frozen=True)
@@ -198,17 +296,25 @@ class Command:
 
     @property
     def kind(self) -> str:
-        """create, update, delete or batch."""
+        """The operation's type (create, update, list_create, join, ...) or batch."""
         return "batch" if self.batch else self.ops[0].type
+
+
+class Published(NamedTuple):
+    """A change frame for one user's stream: whose, at which of their seqs, the text."""
+
+    user_id: str
+    seq: int
+    frame: str
 
 
 @dataclass
 class Applied:
     """What applying a command produced: the answer (the ack without its type and id) and the
-    change frames to publish, each with its seq."""
+    change frames to publish, each for one member's stream."""
 
     answer: dict[str, Any]
-    frames: list[tuple[int, str]] = field(default_factory=list)
+    frames: list[Published] = field(default_factory=list)
     duplicate: bool = False
 
 
@@ -226,18 +332,20 @@ def validation_details(error: ValidationError, prefix: str = "") -> list[dict[st
     return details
 
 
-def parse_op(data: Any, prefix: str = "") -> Op:
-    """Validate one operation (a dict with ``type``), raising CommandRejected(validation)."""
+def parse_op(data: Any, prefix: str = "", allowed: tuple[str, ...] = tuple(OP_MODELS)) -> Op:
+    """Validate one operation (a dict with ``type`` among ``allowed``), raising
+    CommandRejected(validation)."""
     if not isinstance(data, dict):
         raise CommandRejected(
             "validation", "an operation must be an object",
             [{"field": prefix.rstrip(".") or "op", "reason": "must be an object"}],
         )
-    model = OP_MODELS.get(data.get("type"))  # type: ignore[arg-type]
+    kind = data.get("type")
+    model = OP_MODELS.get(kind) if kind in allowed else None  # type: ignore[call-overload]
     if model is None:
         raise CommandRejected(
-            "validation", f"unknown operation type {data.get('type')!r}",
-            [{"field": f"{prefix}type", "reason": "must be create, update or delete"}],
+            "validation", f"unknown operation type {kind!r}",
+            [{"field": f"{prefix}type", "reason": f"must be {', '.join(allowed)}"}],
         )
     try:
         return model.model_validate(data)
@@ -258,7 +366,7 @@ def parse_batch(ops: Any, max_ops: int) -> list[Op]:
             "validation", f"a batch holds at most {max_ops} operations, got {len(ops)}",
             [{"field": "ops", "reason": f"at most {max_ops} operations"}],
         )
-    return [parse_op(op, f"ops.{i}.") for i, op in enumerate(ops)]
+    return [parse_op(op, f"ops.{i}.", BATCH_OPS) for i, op in enumerate(ops)]
 
 
 def _summary(details: list[dict[str, str]]) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.clock import utcnow
+from storage.lists import create_inbox
 from storage.models import users
 
 
@@ -50,7 +51,8 @@ async def create_user(
     conn: AsyncConnection, username: str, password_hash: str | None, email: str | None = None,
     guest: bool = False,
 ) -> UserRecord:
-    """Insert a user; raises UsernameTaken when the username or email is in use."""
+    """Insert a user and their inbox; raises UsernameTaken when the username or email is in
+    use."""
     record = UserRecord(str(uuid.uuid4()), username, email, password_hash, guest, utcnow())
     if await _taken(conn, username, email, None):
         raise UsernameTaken(username)
@@ -62,6 +64,7 @@ async def create_user(
                     guest=guest, seq=0, pruned_seq=0, created_at=record.created_at,
                 )
             )
+            await create_inbox(conn, record.id, record.created_at)
     except IntegrityError:
         raise UsernameTaken(username) from None
     return record

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -14,7 +16,12 @@ from hub.authn import authenticate, bearer_token
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
 from storage.codec import dumps
+from storage.errors import CommandRejected
+from storage.lists import role_in
+from storage.types import Command
 from storage.users import UserRecord
+
+REST_DEVICE = "rest"
 
 
 class JSON(JSONResponse):
@@ -79,3 +86,68 @@ async def signed_in(request: Request) -> tuple[UserRecord, AccessClaims]:
 def client_address(request: Request) -> str:
     """The client's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
     return request.client.host if request.client else "unknown"
+
+
+def operation_id(request: Request) -> str | None:
+    """The request's Idempotency-Key (the command's operation id), if any."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 64:
+        raise HubError(ErrorCode.VALIDATION, "Idempotency-Key must be 1-64 characters",
+                       [{"field": "Idempotency-Key", "reason": "must be 1-64 characters"}])
+    return key
+
+
+def if_match(request: Request) -> int | None:
+    """The version an If-Match header asks for, bare or quoted."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    text = raw.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise HubError(ErrorCode.VALIDATION, f"If-Match must be a version number, got {raw!r}",
+                       [{"field": "If-Match", "reason": "must be a version number"}])
+    return int(text)
+
+
+def conflict_to_412(exc: HubError, if_version: int | None) -> HubError:
+    """A version conflict of a request with If-Match answers 412."""
+    if exc.code == ErrorCode.CONFLICT and if_version is not None:
+        exc.status = 412
+    return exc
+
+
+def rejected(exc: CommandRejected) -> HubError:
+    """A refusal from storage as the wire's error."""
+    return HubError(exc.code, exc.message, exc.details, exc.todo, list=exc.list)
+
+
+async def run_command(request: Request, user_id: str, command: Command) -> dict[str, Any]:
+    """Write ``command`` through the dispatcher (as a socket command would); its answer."""
+    applied = await hub_of(request).dispatcher.execute(user_id, command, REST_DEVICE)
+    return applied.answer
+
+
+def path_uuid(request: Request, name: str, what: str) -> str:
+    """A UUID path parameter; anything else names nothing (404)."""
+    raw = request.path_params[name]
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise HubError(ErrorCode.NOT_FOUND, f"no {what} with id {raw}") from None
+
+
+def list_param(raw: str) -> str:
+    """A list id given as a query parameter."""
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise HubError(ErrorCode.VALIDATION, f"invalid list_id: expected a UUID, got {raw!r}",
+                       [{"field": "list_id", "reason": "must be a UUID"}]) from None
+
+
+async def visible_list(conn: AsyncConnection, user_id: str, list_id: str | None) -> None:
+    """404 unless the user belongs to the list (nothing to check for None)."""
+    if list_id is not None and await role_in(conn, user_id, list_id) is None:
+        raise HubError(ErrorCode.NOT_FOUND, f"no list with id {list_id}")

@@ -11,63 +11,42 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.errors import ErrorCode, HubError
-from hub.rest.common import JSON, hub_of, json_body, json_object, signed_in
+from hub.rest.common import (
+    JSON,
+    conflict_to_412,
+    hub_of,
+    if_match,
+    json_body,
+    json_object,
+    list_param,
+    operation_id,
+    path_uuid,
+    run_command,
+    signed_in,
+    visible_list,
+)
 from storage.clock import format_time, utcnow
 from storage.errors import CommandRejected
 from storage.todos import SORT_KEYS, TodoQuery, get_todo, list_todos, stats
-from storage.types import Command, parse_batch, parse_op
+from storage.types import BATCH_OPS, Command, parse_batch, parse_op
 
-REST_DEVICE = "rest"
 BODY_LIMIT = 1024 * 1024
-
-
-def _op_id(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not 1 <= len(key) <= 64:
-        raise HubError(ErrorCode.VALIDATION, "Idempotency-Key must be 1-64 characters",
-                       [{"field": "Idempotency-Key", "reason": "must be 1-64 characters"}])
-    return key
-
-
-def _if_match(request: Request) -> int | None:
-    raw = request.headers.get("if-match")
-    if raw is None:
-        return None
-    text = raw.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise HubError(ErrorCode.VALIDATION, f"If-Match must be a version number, got {raw!r}",
-                       [{"field": "If-Match", "reason": "must be a version number"}])
-    return int(text)
 
 
 def _parse(data: Any) -> Any:
     try:
-        return parse_op(data)
+        return parse_op(data, allowed=BATCH_OPS)
     except CommandRejected as exc:
         raise HubError(exc.code, exc.message, exc.details) from None
-
-
-async def _run(request: Request, user_id: str, command: Command) -> dict[str, Any]:
-    hub = hub_of(request)
-    applied = await hub.dispatcher.execute(user_id, command, REST_DEVICE)
-    return applied.answer
-
-
-def _conflict_to_412(exc: HubError, if_version: int | None) -> HubError:
-    if exc.code == ErrorCode.CONFLICT and if_version is not None:
-        exc.status = 412
-    return exc
 
 
 async def create(request: Request) -> Response:
     """Create a todo (201 with the todo)."""
     user, _ = await signed_in(request)
-    op_id = _op_id(request)
+    op_id = operation_id(request)
     body = await json_object(request, BODY_LIMIT)
     op = _parse({"type": "create", "todo": body})
-    answer = await _run(request, user.id, Command(op_id, [op]))
+    answer = await run_command(request, user.id, Command(op_id, [op]))
     return JSON(answer["todo"], status_code=201)
 
 
@@ -85,44 +64,38 @@ async def read(request: Request) -> Response:
 async def patch(request: Request) -> Response:
     """Merge fields into a todo; If-Match gives 412 on a version mismatch."""
     user, _ = await signed_in(request)
-    op_id, if_version = _op_id(request), _if_match(request)
+    op_id, if_version = operation_id(request), if_match(request)
     body = await json_object(request, BODY_LIMIT)
     op = _parse({"type": "update", "todo_id": _todo_id(request), "patch": body,
                  "if_version": if_version})
     try:
-        answer = await _run(request, user.id, Command(op_id, [op]))
+        answer = await run_command(request, user.id, Command(op_id, [op]))
     except HubError as exc:
-        raise _conflict_to_412(exc, if_version) from None
+        raise conflict_to_412(exc, if_version) from None
     return JSON(answer["todo"])
 
 
 async def remove(request: Request) -> Response:
     """Delete a todo (204)."""
     user, _ = await signed_in(request)
-    op_id, if_version = _op_id(request), _if_match(request)
+    op_id, if_version = operation_id(request), if_match(request)
     op = _parse({"type": "delete", "todo_id": _todo_id(request), "if_version": if_version})
     try:
-        await _run(request, user.id, Command(op_id, [op]))
+        await run_command(request, user.id, Command(op_id, [op]))
     except HubError as exc:
-        raise _conflict_to_412(exc, if_version) from None
+        raise conflict_to_412(exc, if_version) from None
     return Response(status_code=204)
 
 
 def _todo_id(request: Request) -> str:
-    import uuid
-
-    raw = request.path_params["todo_id"]
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise HubError(ErrorCode.NOT_FOUND, f"no todo with id {raw}") from None
+    return path_uuid(request, "todo_id", "todo")
 
 
 async def batch(request: Request) -> Response:
     """Apply up to max_batch operations atomically; answers seqs and todos."""
     hub = hub_of(request)
     user, _ = await signed_in(request)
-    op_id = _op_id(request)
+    op_id = operation_id(request)
     body = await json_body(request, BODY_LIMIT)
     if not isinstance(body, dict) or set(body) - {"ops"}:
         raise HubError(ErrorCode.VALIDATION, "expected {\"ops\": [...]}",
@@ -131,7 +104,7 @@ async def batch(request: Request) -> Response:
         ops = parse_batch(body.get("ops"), hub.settings.max_batch)
     except CommandRejected as exc:
         raise HubError(exc.code, exc.message, exc.details) from None
-    answer = await _run(request, user.id, Command(op_id, ops, batch=True))
+    answer = await run_command(request, user.id, Command(op_id, ops, batch=True))
     return JSON(answer)
 
 
@@ -143,7 +116,7 @@ def _query(request: Request) -> TodoQuery:
     details: list[dict[str, str]] = []
     values: dict[str, Any] = {}
     known = {"status", "completed", "priority", "tag", "q", "due_before", "due_after", "overdue",
-             "sort", "page", "per_page"}
+             "sort", "page", "per_page", "list_id", "assignee"}
     for name in params:
         if name not in known:
             details.append({"field": name, "reason": "unknown query parameter"})
@@ -160,9 +133,11 @@ def _query(request: Request) -> TodoQuery:
                 details.append({"field": name, "reason": "must be true or false"})
             else:
                 values[name] = _BOOL[params[name].lower()]
-    for name in ("tag", "q"):
+    for name in ("tag", "q", "assignee"):
         if name in params:
             values[name] = params[name]
+    if "list_id" in params:
+        values["list_id"] = list_param(params["list_id"])
     for name in ("due_before", "due_after"):
         if name in params:
             try:
@@ -196,6 +171,7 @@ async def listing(request: Request) -> Response:
     user, _ = await signed_in(request)
     query = _query(request)
     async with hub_of(request).db.read(consistent=True) as conn:
+        await visible_list(conn, user.id, query.list_id)
         items, total = await list_todos(conn, user.id, query, utcnow())
         seq, _ = await log_position(conn, user.id)
     pages = (total + query.per_page - 1) // query.per_page
@@ -206,8 +182,11 @@ async def listing(request: Request) -> Response:
 async def statistics(request: Request) -> Response:
     """Totals per status, overdue and completion rate."""
     user, _ = await signed_in(request)
+    list_id = request.query_params.get("list_id")
+    list_id = list_param(list_id) if list_id is not None else None
     async with hub_of(request).db.read() as conn:
-        result = await stats(conn, user.id, utcnow())
+        await visible_list(conn, user.id, list_id)
+        result = await stats(conn, user.id, utcnow(), list_id)
     return JSON(result)
 
 

@@ -92,7 +92,10 @@ async def test_fresh_device_gets_a_snapshot(hub: RunningHub) -> None:
     tokens = await register(hub)
     first = await Device.connect(hub, tokens["access_token"], "first")
     snap = [f for f in first.frames if f["type"] == "snapshot"]
+    assert len(snap) == 1
+    inbox = snap[0].pop("lists")
     assert snap == [{"type": "snapshot", "seq": 0, "todos": [], "more": False}]
+    assert [(x["name"], x["inbox"], x["role"]) for x in inbox] == [("Inbox", True, "owner")]
     await first.create("a", order=2)
     await first.create("b", order=1)
     second = await Device.connect(hub, tokens["access_token"], "second")

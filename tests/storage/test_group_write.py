@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import insert, select
 
 import storage.commands as commands
+import storage.todo_rules as todo_rules
 from storage.engine import Database
 from storage.errors import CommandRejected
+from storage.lists import create_inbox
 from storage.migrate import upgrade
 from storage.models import changes, operations, todos, users
 from storage.types import Command, parse_op
@@ -73,15 +75,18 @@ def _commands(seed: int, count: int) -> list[tuple[str, Command, str]]:
     return items
 
 
-async def _database(path: Path) -> Database:
+async def _database(path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     url = f"sqlite+aiosqlite:///{path}"
     await upgrade(url)
     db = Database(url)
+    inboxes = iter([str(uuid.UUID(int=n + 1)) for n in range(len(USERS))])
+    monkeypatch.setattr("storage.lists.new_list_id", lambda: next(inboxes))
     async with db.write() as conn:
         for user in USERS:
             await conn.execute(insert(users).values(
                 id=user, username=user, guest=False, seq=0, pruned_seq=0,
                 created_at="2026-01-01T00:00:00.000Z"))
+            await create_inbox(conn, user, "2026-01-01T00:00:00.000Z")
     return db
 
 
@@ -107,11 +112,11 @@ async def test_group_write_matches_one_by_one(
     groups, leave the same answers and rows as the same commands applied one at a time."""
     monkeypatch.setattr(commands, "utcnow", lambda: "2026-11-23T08:00:00.000Z")
     counter = iter(range(10**6))
-    monkeypatch.setattr(commands, "new_todo_id",
+    monkeypatch.setattr(todo_rules, "new_todo_id",
                         lambda: str(uuid.UUID(int=GENERATED + next(counter))))
     items = _commands(seed, 60)
-    single = await _database(tmp_path / "single.db")
-    grouped = await _database(tmp_path / "grouped.db")
+    single = await _database(tmp_path / "single.db", monkeypatch)
+    grouped = await _database(tmp_path / "grouped.db", monkeypatch)
     try:
         expected = []
         for user, command, device in items:
