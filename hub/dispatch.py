@@ -2,7 +2,7 @@
 publish every change to the user's room, answer.
 
 Commands that arrive while a transaction is in flight go together into the next one (group
-commit), written with a fixed number of statements (storage.commands.GroupWriter); a refused
+commit), written with a fixed number of statements (storage.writer.GroupWriter); a refused
 command leaves no trace and does not undo its neighbours. Under light load a group is one
 command and nothing waits.
 """
@@ -21,10 +21,10 @@ from hub.brokers.base import Broker
 from hub.errors import ErrorCode, HubError
 from hub.metrics import Metrics
 from hub.rooms import change_message, room_name
-from storage.commands import GroupWriter
 from storage.engine import Database
 from storage.errors import CommandRejected
 from storage.types import Applied, Command
+from storage.writer import GroupWriter
 
 log = logging.getLogger("todohub.dispatch")
 
