@@ -2,8 +2,8 @@
 publish every change to the room of each member it reached, answer.
 
 Commands that arrive while a transaction is in flight go together into the next one (group
-commit, storage.commands.GroupWriter); a refused command leaves no trace and does not undo
-its neighbours. Under light load a group is one
+commit), written with a fixed number of statements (storage.writer.GroupWriter); a refused
+command leaves no trace and does not undo its neighbours. Under light load a group is one
 command and nothing waits.
 """
 
@@ -21,10 +21,11 @@ from hub.brokers.base import Broker
 from hub.errors import ErrorCode, HubError
 from hub.metrics import Metrics
 from hub.rooms import change_message, room_name
-from storage.commands import GroupWriter
 from storage.engine import Database
 from storage.errors import CommandRejected
+from storage.list_commands import is_list_command
 from storage.types import Applied, Command, Limits
+from storage.writer import GroupWriter
 
 log = logging.getLogger("todohub.dispatch")
 
@@ -66,7 +67,7 @@ class Dispatcher:
         self._accepting = True
         self._busy = False
         self._publishing = False
-        self._writer = GroupWriter(db, limits)
+        self._writer = GroupWriter(db, limits=limits)
         # Labelled metric children, looked up once: labels() costs more than the increment.
         self._counted: dict[tuple[str, str], Any] = {}
 
@@ -114,16 +115,25 @@ class Dispatcher:
         return await self.submit(user_id, command, device)
 
     async def _run(self) -> None:
+        carried: _Pending | None = None
         while True:
-            group = [await self._queue.get()]
+            group = [carried or await self._queue.get()]
+            carried = None
+            # List commands and membership writes go in groups of their own (their own
+            # transaction, storage.list_commands), todo commands together.
+            kind = is_list_command(group[0].command)
             while len(group) < self._max_group and not self._queue.empty():
-                group.append(self._queue.get_nowait())
+                pending = self._queue.get_nowait()
+                if is_list_command(pending.command) != kind:
+                    carried = pending
+                    break
+                group.append(pending)
             self._busy = True
             try:
                 self._outbox.put_nowait((await self._write(group), group))
             except asyncio.CancelledError:
-                self._fail_all(group, HubError(ErrorCode.UNAVAILABLE,
-                                               "the hub is shutting down; retry"))
+                self._fail_all(group + ([carried] if carried else []), HubError(
+                    ErrorCode.UNAVAILABLE, "the hub is shutting down; retry"))
                 raise
             except Exception:
                 log.exception("writer loop failed on a group of %d commands", len(group))
@@ -156,7 +166,7 @@ class Dispatcher:
         by_user: dict[str, list[tuple[int, str]]] = {}
         for pending in ordered:
             if pending.result is not None:
-                for user_id, seq, frame in pending.result.frames:
+                for user_id, seq, frame in pending.result.changes:
                     by_user.setdefault(user_id, []).append((seq, frame))
         users = iter(by_user.items())
 

@@ -12,6 +12,7 @@ from typing import Any
 from hub.errors import ErrorCode, HubError
 from storage.codec import dumps
 from storage.errors import CommandRejected
+from storage.frames import change_frame as change_frame  # the change event, built in storage
 from storage.types import Command, parse_batch, parse_op
 
 PROTOCOL_VERSION = 1

@@ -17,16 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.codec import dumps
+from storage.frames import change_frame, list_frame
 from storage.models import changes, list_members, users
-from storage.types import Limits, Published
-
-
-def change_frame(seq: int, op: str, body: dict[str, Any], origin: dict[str, Any],
-                 at: str) -> str:
-    """The wire's change frame, encoded once: ``body`` holds ``todo``, or ``list`` (and
-    ``reason`` for list_removed)."""
-    return dumps({"type": "change", "seq": seq, "op": op, **body, "origin": origin, "at": at})
+from storage.types import Change, Limits
 
 
 @dataclass
@@ -93,12 +86,11 @@ class Tx:
                 return item
         return None
 
-    async def write(self) -> list[Published]:
+    async def write(self) -> list[Change]:
         """Give each emitted change its member's next seq, write the change rows and the
-        seqs; returns the frames to publish."""
-        origin = {"device": self.device, "op": self.op_id}
+        seqs; returns the changes to publish."""
         rows: list[dict[str, Any]] = []
-        published: list[Published] = []
+        published: list[Change] = []
         touched: list[str] = []
         for item in self.emits:
             if item.user_id not in self.seqs:
@@ -107,10 +99,14 @@ class Tx:
             self.seqs[item.user_id] = item.seq = seq
             if item.user_id not in touched:
                 touched.append(item.user_id)
-            frame = change_frame(seq, item.op, item.body, origin, self.now)
+            if "todo" in item.body:
+                frame = change_frame(seq, item.op, item.body["todo"], self.device, self.op_id,
+                                     self.now)
+            else:
+                frame = list_frame(seq, item.op, item.body, self.device, self.op_id, self.now)
             rows.append({"user_id": item.user_id, "seq": seq, "op": item.op,
                          "todo_id": item.subject, "frame": frame, "at": self.now})
-            published.append(Published(item.user_id, seq, frame))
+            published.append(Change(item.user_id, seq, frame))
         if rows:
             await self.conn.execute(
                 update(users).where(users.c.id == bindparam("k_user"))

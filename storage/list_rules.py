@@ -15,16 +15,14 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert, select
 from sqlalchemy import update as sql_update
 
+from storage.access import OWNER, ROLES, require_role
 from storage.errors import CommandRejected
 from storage.fanout import Tx
 from storage.invites import SPENT
-from storage.lists import ROLES, list_to_wire, members_of, new_list_id, owned_count, role_in
+from storage.lists import list_to_wire, members_of, new_list_id, owned_count, role_in
 from storage.models import invitations, list_members, lists, todos
-from storage.todo_rules import clear_assignee, require_role
 from storage.todos import todo_to_wire
 from storage.types import JoinOp, ListCreateOp, ListDeleteOp, ListUpdateOp, RemoveOp, RoleOp
-
-OWNER = frozenset({"owner"})
 
 
 async def _list_row(tx: Tx, list_id: str) -> dict[str, Any]:
@@ -96,7 +94,7 @@ async def create(tx: Tx, op: ListCreateOp) -> dict[str, Any]:
 async def update(tx: Tx, op: ListUpdateOp) -> dict[str, Any]:
     """Rename the list (owner)."""
     members = await tx.members(op.list_id)
-    require_role(members, tx.actor, op.list_id, OWNER, "rename")
+    require_role(members.get(tx.actor), op.list_id, OWNER, "rename")
     row = await _list_row(tx, op.list_id)
     _list_conflict(op.if_version, row, await _as_seen(tx, row))
     row = await _bump(tx, row, name=op.patch.name)
@@ -106,7 +104,7 @@ async def update(tx: Tx, op: ListUpdateOp) -> dict[str, Any]:
 async def delete(tx: Tx, op: ListDeleteOp) -> dict[str, Any]:
     """Delete the list and its todos (owner; never the inbox)."""
     members = await tx.members(op.list_id)
-    require_role(members, tx.actor, op.list_id, OWNER, "delete")
+    require_role(members.get(tx.actor), op.list_id, OWNER, "delete")
     row = await _list_row(tx, op.list_id)
     if row["inbox"]:
         raise CommandRejected("forbidden", "the inbox cannot be deleted")
@@ -159,7 +157,7 @@ async def set_role(tx: Tx, op: RoleOp) -> dict[str, Any]:
         raise CommandRejected("validation", f"invalid role: {op.role!r}",
                               [{"field": "role", "reason": "must be owner, editor or viewer"}])
     members = await tx.members(op.list_id)
-    require_role(members, tx.actor, op.list_id, OWNER, "change roles in")
+    require_role(members.get(tx.actor), op.list_id, OWNER, "change roles in")
     if op.user_id not in members:
         raise CommandRejected("not_found", f"no member {op.user_id} in list {op.list_id}")
     row = await _list_row(tx, op.list_id)
@@ -201,7 +199,7 @@ async def remove(tx: Tx, op: RemoveOp) -> dict[str, Any]:
             )
         reason = "left"
     else:
-        require_role(members, tx.actor, op.list_id, OWNER, "remove members from")
+        require_role(members.get(tx.actor), op.list_id, OWNER, "remove members from")
         if op.user_id not in members:
             raise CommandRejected("not_found", f"no member {op.user_id} in list {op.list_id}")
         reason = "removed"
@@ -215,3 +213,23 @@ async def remove(tx: Tx, op: RemoveOp) -> dict[str, Any]:
     tx.emit(op.user_id, "list_removed", op.list_id,
             {"list": {"id": op.list_id}, "reason": reason})
     return {}
+
+
+async def clear_assignee(tx: Tx, list_id: str, user_id: str,
+                         members: dict[str, str]) -> None:
+    """Unassign ``user_id`` from every todo of the list (they stopped being a member); each
+    such todo changes, for ``members``."""
+    rows = (await tx.conn.execute(
+        select(todos).where(todos.c.list_id == list_id, todos.c.assignee == user_id)
+        .order_by(todos.c.order, todos.c.id)
+    )).all()
+    for found in rows:
+        values = {**found._mapping, "assignee": None, "version": found.version + 1,
+                  "updated_at": tx.now}
+        await tx.conn.execute(
+            sql_update(todos).where(todos.c.id == found.id)
+            .values(assignee=None, version=values["version"], updated_at=tx.now)
+        )
+        todo = todo_to_wire(values)
+        for member in sorted(members):
+            tx.emit(member, "update", found.id, {"todo": todo})

@@ -13,9 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.models import list_members, lists, users
 
 INBOX_NAME = "Inbox"
-ROLES = ("owner", "editor", "viewer")
-# What each role may do to a list and its todos.
-WRITERS = frozenset({"owner", "editor"})
 
 
 def new_list_id() -> str:

@@ -300,8 +300,9 @@ class Command:
         return "batch" if self.batch else self.ops[0].type
 
 
-class Published(NamedTuple):
-    """A change frame for one user's stream: whose, at which of their seqs, the text."""
+class Change(NamedTuple):
+    """One entry a command wrote into a change log: whose log (the recipient, whose room it
+    is published to), its seq in that log, and the change frame as sent."""
 
     user_id: str
     seq: int
@@ -311,10 +312,10 @@ class Published(NamedTuple):
 @dataclass
 class Applied:
     """What applying a command produced: the answer (the ack without its type and id) and the
-    change frames to publish, each for one member's stream."""
+    changes it wrote, in order, each with its recipient (every member of the list)."""
 
     answer: dict[str, Any]
-    frames: list[Published] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     duplicate: bool = False
 
 
