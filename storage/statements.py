@@ -32,7 +32,8 @@ def reads(listed: Listed) -> tuple[Select[Any], Select[Any], Select[Any], Select
     return (
         select(users.c.id, users.c.seq).where(listed(users.c.id, "users"))
         .order_by(users.c.id).with_for_update(),
-        select(operations.c.user_id, operations.c.op_id, operations.c.answer).where(
+        select(operations.c.user_id, operations.c.op_id, operations.c.answer,
+               operations.c.fingerprint).where(
             listed(operations.c.user_id, "users"), listed(operations.c.op_id, "op_ids")
         ),
         select(todos).where(listed(todos.c.user_id, "scopes"), listed(todos.c.id, "todo_ids")),
@@ -61,7 +62,8 @@ def loaded(needs: Needs, seqs: Iterable[Sequence[Any]], stored: Iterable[Sequenc
         top[scope] = value
     return Loaded(
         seqs={user_id: seq for user_id, seq in seqs},
-        stored={(user_id, op_id): StoredOp(answer) for user_id, op_id, answer in stored},
+        stored={(user_id, op_id): StoredOp(answer, fingerprint)
+                for user_id, op_id, answer, fingerprint in stored},
         todos=[dict(zip(TODO_COLUMNS, row, strict=True)) for row in found],
         tops=top,
     )

@@ -3,6 +3,8 @@ dispatcher, so live devices see them like any socket command."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +31,14 @@ def _op_id(request: Request) -> str | None:
         raise HubError(ErrorCode.VALIDATION, "Idempotency-Key must be 1-64 characters",
                        [{"field": "Idempotency-Key", "reason": "must be 1-64 characters"}])
     return key
+
+
+def _fingerprint(request: Request, body: Any = None) -> str:
+    """What the request is (method, path, If-Match, body), as a hash stored with its
+    Idempotency-Key: the same key with another request is refused."""
+    parts = [request.method, request.url.path, request.headers.get("if-match"), body]
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))  # ASCII: any text hashes
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _if_match(request: Request) -> int | None:
@@ -67,7 +77,8 @@ async def create(request: Request) -> Response:
     op_id = _op_id(request)
     body = await json_object(request, BODY_LIMIT)
     op = _parse({"type": "create", "todo": body})
-    answer = await _run(request, user.id, Command(op_id, [op]))
+    answer = await _run(request, user.id,
+                        Command(op_id, [op], fingerprint=_fingerprint(request, body)))
     return JSON(answer["todo"], status_code=201)
 
 
@@ -90,7 +101,8 @@ async def patch(request: Request) -> Response:
     op = _parse({"type": "update", "todo_id": _todo_id(request), "patch": body,
                  "if_version": if_version})
     try:
-        answer = await _run(request, user.id, Command(op_id, [op]))
+        answer = await _run(request, user.id,
+                            Command(op_id, [op], fingerprint=_fingerprint(request, body)))
     except HubError as exc:
         raise _conflict_to_412(exc, if_version) from None
     return JSON(answer["todo"])
@@ -102,7 +114,7 @@ async def remove(request: Request) -> Response:
     op_id, if_version = _op_id(request), _if_match(request)
     op = _parse({"type": "delete", "todo_id": _todo_id(request), "if_version": if_version})
     try:
-        await _run(request, user.id, Command(op_id, [op]))
+        await _run(request, user.id, Command(op_id, [op], fingerprint=_fingerprint(request)))
     except HubError as exc:
         raise _conflict_to_412(exc, if_version) from None
     return Response(status_code=204)
@@ -131,7 +143,8 @@ async def batch(request: Request) -> Response:
         ops = parse_batch(body.get("ops"), hub.settings.max_batch)
     except CommandRejected as exc:
         raise HubError(exc.code, exc.message, exc.details) from None
-    answer = await _run(request, user.id, Command(op_id, ops, batch=True))
+    answer = await _run(request, user.id,
+                        Command(op_id, ops, batch=True, fingerprint=_fingerprint(request, body)))
     return JSON(answer)
 
 

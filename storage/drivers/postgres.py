@@ -68,21 +68,22 @@ def _reads() -> tuple[Any, Any]:
         select(*padded("o", [stored.selected_columns[0].label("k_user"),
                              stored.selected_columns[1].label("k_key"),
                              stored.selected_columns[2].label("k_answer"),
+                             stored.selected_columns[3].label("k_fingerprint"),
                              float_null.label("k_top")]))
         .where(stored.whereclause),
         select(*padded("t", [todos.c.user_id.label("k_user"), todos.c.id.label("k_key"),
-                             text_null, float_null],
+                             text_null, text_null, float_null],
                        {name: todos.c[name] for name in TODO_COLUMNS}))
         .where(found.whereclause),
         select(*padded("m", [todos.c.user_id.label("k_user"), text_null, text_null,
-                             func.max(todos.c.order).label("k_top")]))
+                             text_null, func.max(todos.c.order).label("k_top")]))
         .where(tops.whereclause).group_by(todos.c.user_id),
     )
     return lock, union
 
 
 _LOCK, _READ = _reads()
-_HEAD = 5  # kind, k_user, k_key, k_answer, k_top; then the todo columns
+_HEAD = 6  # kind, k_user, k_key, k_answer, k_fingerprint, k_top; then the todo columns
 
 
 def _array_name(kind: WriteKind, name: str) -> str:
@@ -143,11 +144,11 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
                 for row in await driver.fetch(read_sql, *[values[n] for n in read_names]):
                     kind = row[0]
                     if kind == "o":
-                        stored.append((row[1], row[2], row[3]))
+                        stored.append((row[1], row[2], row[3], row[4]))
                     elif kind == "t":
                         found.append(tuple(row[_HEAD:]))
                     else:
-                        tops.append((row[1], row[4]))
+                        tops.append((row[1], row[5]))
             loaded = statements.loaded(needs, seqs, stored, found, tops)
             outcomes, writes = rules.apply_group(items, loaded, clock, new_id)
             arrays = _arrays(writes)

@@ -118,6 +118,14 @@ def _apply(state: State, user_id: str, command: Command, device: str, clock: Clo
     if command.op_id is not None:
         stored = state.stored.get((user_id, command.op_id))
         if stored is not None:
+            if _other_request(stored, command):
+                return CommandRejected(
+                    "validation",
+                    f"the idempotency key {command.op_id!r} was already used with a different "
+                    "request; send a new key for a new request",
+                    [{"field": "Idempotency-Key", "reason": "already used with a different "
+                      "request"}],
+                )
             return Applied(answer=loads(stored.answer), duplicate=True)
     view = View(state, clock(), new_id)
     effects = []
@@ -149,10 +157,19 @@ def _apply(state: State, user_id: str, command: Command, device: str, clock: Clo
     answer = _answer(command, effects, own_seqs)
     if command.op_id is not None:
         text = dumps(answer)
-        state.stored[(user_id, command.op_id)] = StoredOp(text)
+        state.stored[(user_id, command.op_id)] = StoredOp(text, command.fingerprint)
         state.operations.append({"user_id": user_id, "op_id": command.op_id, "answer": text,
-                                 "seq": state.seqs[user_id], "created_at": view.now})
+                                 "seq": state.seqs[user_id], "created_at": view.now,
+                                 "fingerprint": command.fingerprint})
     return Applied(answer=answer, changes=changes)
+
+
+def _other_request(stored: StoredOp, command: Command) -> bool:
+    """Whether a used operation id comes back with a different request. Only requests that
+    carry a fingerprint are compared (REST); a command without one (a socket's retry), or an
+    id stored without one, is a retry."""
+    return (command.fingerprint is not None and stored.fingerprint is not None
+            and stored.fingerprint != command.fingerprint)
 
 
 def _answer(command: Command, effects: list[Effect], own_seqs: list[int]) -> dict[str, Any]:

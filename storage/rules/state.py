@@ -25,9 +25,11 @@ _MISSING: Any = object()
 
 
 class StoredOp(NamedTuple):
-    """An operation id already used: the answer it gave (JSON text)."""
+    """An operation id already used: the answer it gave (JSON text) and the fingerprint of
+    the request that used it (None: a socket command, or stored before fingerprints)."""
 
     answer: str
+    fingerprint: str | None = None
 
 
 @dataclass
