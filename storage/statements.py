@@ -25,10 +25,11 @@ TODO_COLUMNS = tuple(column.name for column in todos.c)
 KEY = "k_"  # prefix of the parameters that name the row an UPDATE or DELETE writes
 
 
-def reads(listed: Listed) -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
-    """The four reads of a group, taking the lists of ``read_values``: the user rows with
+def reads(listed: Listed) -> tuple[Select[Any], ...]:
+    """The five reads of a group, taking the lists of ``read_values``: the user rows with
     their seqs (locked, in id order, for every process alike), the stored operations, the
-    todos by key, and each top scope's highest order outside the todos read by key."""
+    todos by key, each top scope's highest order (an index probe), and each keyed top
+    scope's highest order outside the todos read by key (a scan of its todos)."""
     return (
         select(users.c.id, users.c.seq).where(listed(users.c.id, "users"))
         .order_by(users.c.id).with_for_update(),
@@ -38,7 +39,9 @@ def reads(listed: Listed) -> tuple[Select[Any], Select[Any], Select[Any], Select
         ),
         select(todos).where(listed(todos.c.user_id, "scopes"), listed(todos.c.id, "todo_ids")),
         select(todos.c.user_id, func.max(todos.c.order))
-        .where(listed(todos.c.user_id, "top_scopes"), ~listed(todos.c.id, "todo_ids"))
+        .where(listed(todos.c.user_id, "top_scopes")).group_by(todos.c.user_id),
+        select(todos.c.user_id, func.max(todos.c.order))
+        .where(listed(todos.c.user_id, "keyed_top_scopes"), ~listed(todos.c.id, "todo_ids"))
         .group_by(todos.c.user_id),
     )
 
@@ -46,20 +49,24 @@ def reads(listed: Listed) -> tuple[Select[Any], Select[Any], Select[Any], Select
 def read_values(needs: Needs) -> dict[str, list[str]]:
     """The lists the reads take, by name."""
     return {"users": needs.users, "op_ids": needs.op_ids, "scopes": needs.scopes,
-            "todo_ids": needs.todo_ids, "top_scopes": needs.top_scopes}
+            "todo_ids": needs.todo_ids, "top_scopes": needs.top_scopes,
+            "keyed_top_scopes": needs.keyed_top_scopes}
 
 
-def wanted(needs: Needs) -> tuple[bool, bool, bool, bool]:
-    """Which of the four reads have anything to read."""
-    return True, bool(needs.op_ids), bool(needs.todo_ids), bool(needs.top_scopes)
+def wanted(needs: Needs) -> tuple[bool, ...]:
+    """Which of the five reads have anything to read."""
+    return (True, bool(needs.op_ids), bool(needs.todo_ids), bool(needs.top_scopes),
+            bool(needs.keyed_top_scopes))
 
 
 def loaded(needs: Needs, seqs: Iterable[Sequence[Any]], stored: Iterable[Sequence[Any]],
-           found: Iterable[Sequence[Any]], tops: Iterable[Sequence[Any]]) -> Loaded:
-    """What the four reads returned (rows as tuples, in their select order), for the rules."""
-    top: dict[str, float | None] = dict.fromkeys(needs.top_scopes)
-    for scope, value in tops:
-        top[scope] = value
+           found: Iterable[Sequence[Any]], *tops: Iterable[Sequence[Any]]) -> Loaded:
+    """What the five reads returned (rows as tuples, in their select order), for the rules;
+    the two reads of top orders may come as one."""
+    top: dict[str, float | None] = dict.fromkeys([*needs.top_scopes, *needs.keyed_top_scopes])
+    for rows in tops:
+        for scope, value in rows:
+            top[scope] = value
     return Loaded(
         seqs={user_id: seq for user_id, seq in seqs},
         stored={(user_id, op_id): StoredOp(answer, fingerprint)

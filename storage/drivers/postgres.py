@@ -2,7 +2,7 @@
 round trips (BEGIN, the user locks, one read, one write, COMMIT), the transaction owned here.
 
 The statements are prepared once and cached by asyncpg; lists are passed as arrays. Once the
-locks are held, the other three reads go as one statement (UNION ALL of rows padded to one
+locks are held, the other four reads go as one statement (UNION ALL of rows padded to one
 shape, told apart by a kind letter), and every write of the group as one statement of
 data-modifying CTEs, each kind's rows passed column by column as arrays (unnest). The net
 effect touches each row at most once (deleted, updated or inserted), so the CTEs, which all
@@ -54,7 +54,7 @@ def _reads() -> tuple[Any, Any]:
         return column == any_(bindparam(name, type_=ARRAY(String)))
 
     parts: tuple[Any, ...] = statements.reads(listed)
-    lock, stored, found, tops = parts
+    lock, stored, found, tops, outside = parts
 
     def padded(kind: str, head: list[Any], todo: dict[str, Any] | None = None) -> list[Any]:
         todo = todo or {}
@@ -75,9 +75,9 @@ def _reads() -> tuple[Any, Any]:
                              text_null, text_null, float_null],
                        {name: todos.c[name] for name in TODO_COLUMNS}))
         .where(found.whereclause),
-        select(*padded("m", [todos.c.user_id.label("k_user"), text_null, text_null,
-                             text_null, func.max(todos.c.order).label("k_top")]))
-        .where(tops.whereclause).group_by(todos.c.user_id),
+        *[select(*padded("m", [todos.c.user_id.label("k_user"), text_null, text_null,
+                               text_null, func.max(todos.c.order).label("k_top")]))
+          .where(top.whereclause).group_by(todos.c.user_id) for top in (tops, outside)],
     )
     return lock, union
 
@@ -140,7 +140,7 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
             stored: list[Any] = []
             found: list[Any] = []
             tops: list[Any] = []
-            if needs.op_ids or needs.todo_ids or needs.top_scopes:
+            if any(statements.wanted(needs)[1:]):
                 for row in await driver.fetch(read_sql, *[values[n] for n in read_names]):
                     kind = row[0]
                     if kind == "o":

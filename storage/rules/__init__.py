@@ -90,13 +90,12 @@ def needs(items: Sequence[Item]) -> Needs:
     for user_id, command, _ in items:
         for op in command.ops:
             RULES[op.type].reads(user_id, op, wants)
-    todo_ids = sorted({todo_id for _, todo_id in wants.keys})
-    # A top scope's todos with those ids are read too: its top is theirs and the others'.
-    scopes = sorted({scope for scope, _ in wants.keys} | wants.tops) if todo_ids else []
+    keyed = {scope for scope, _ in wants.keys}
     return Needs(
         users=sorted({user_id for user_id, _, _ in items}),
         op_ids=sorted({c.op_id for _, c, _ in items if c.op_id is not None}),
-        scopes=scopes, todo_ids=todo_ids, top_scopes=sorted(wants.tops),
+        scopes=sorted(keyed), todo_ids=sorted({todo_id for _, todo_id in wants.keys}),
+        top_scopes=sorted(wants.tops - keyed), keyed_top_scopes=sorted(wants.tops & keyed),
     )
 
 

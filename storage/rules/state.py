@@ -48,7 +48,10 @@ class Needs:
     op_ids: list[str]  # operation ids to look up (for these users)
     scopes: list[str]  # todos read where scope in scopes and id in todo_ids
     todo_ids: list[str]
-    top_scopes: list[str]  # the highest order outside todo_ids, per scope
+    # The highest order per scope: of all its todos where none is read by key (an index
+    # probe), of those outside todo_ids where some are (they are in the state).
+    top_scopes: list[str]
+    keyed_top_scopes: list[str]
 
 
 @dataclass
@@ -58,7 +61,7 @@ class Loaded:
     seqs: dict[str, int]
     stored: dict[tuple[str, str], StoredOp]  # (user id, op id)
     todos: list[Row]  # rows of the todos table, by column name
-    tops: dict[str, float | None]  # per top scope; None: no other todo
+    tops: dict[str, float | None]  # per top scope (see Needs); None: no todo there
 
 
 class Effect(NamedTuple):
