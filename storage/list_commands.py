@@ -24,6 +24,7 @@ from storage.errors import CommandRejected
 from storage.fanout import Tx
 from storage.lists import role_in
 from storage.models import invitations, list_members, operations
+from storage.rules import reused_key
 from storage.types import (
     Applied,
     Command,
@@ -63,11 +64,14 @@ async def apply(
         raise CommandRejected("not_found", "the user no longer exists")
     if command.op_id is not None:
         stored = (await conn.execute(
-            select(operations.c.answer).where(operations.c.user_id == user_id,
-                                              operations.c.op_id == command.op_id)
-        )).scalar()
+            select(operations.c.answer, operations.c.fingerprint)
+            .where(operations.c.user_id == user_id, operations.c.op_id == command.op_id)
+        )).first()
         if stored is not None:
-            answer = loads(stored)
+            refused = reused_key(stored.fingerprint, command)
+            if refused is not None:
+                raise refused
+            answer = loads(stored.answer)
             await _still_visible(conn, user_id, answer)
             return Applied(answer=answer, duplicate=True)
 
@@ -80,7 +84,7 @@ async def apply(
     if command.op_id is not None:
         await conn.execute(insert(operations).values(
             user_id=user_id, op_id=command.op_id, answer=dumps(answer), seq=tx.seqs[user_id],
-            created_at=tx.now,
+            created_at=tx.now, fingerprint=command.fingerprint,
         ))
     return Applied(answer=answer, changes=changes)
 
