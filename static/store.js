@@ -245,9 +245,17 @@ export class Store {
 
   applyChange(frame) {
     if (this.state.seq !== null && frame.seq <= this.state.seq) return;
-    this.putServerTodo(frame.todo);
+    if (frame.todo) this.putServerTodo(frame.todo);
+    else if (frame.op === "list_removed") this.dropList(frame.list.id);
     this.state.seq = frame.seq;
     this.changed();
+  }
+
+  /** A list this device's user no longer belongs to: its todos go (no per-todo deletes). */
+  dropList(listId) {
+    for (const [id, todo] of Object.entries(this.state.todos)) {
+      if (todo.list_id === listId) delete this.state.todos[id];
+    }
   }
 
   applyAck(frame) {
