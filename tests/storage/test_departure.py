@@ -54,7 +54,7 @@ async def test_leaving_every_list_before_the_account_goes(tmp_path: Path) -> Non
         for change in told:
             by_user.setdefault(change.user_id, []).append(json.loads(change.frame))
         assert sorted((str(f["op"]), str(f.get("reason"))) for f in by_user[bob.id]) == [
-            ("list", "None"), ("list_removed", "deleted")]
+            ("list", "None"), ("list_removed", "deleted"), ("update", "None")]
         assert [f["op"] for f in by_user[cat.id]] == ["list", "update"]
         cleared = by_user[cat.id][1]["todo"]
         assert isinstance(cleared, dict) and cleared["id"] == task.answer["todo"]["id"]
