@@ -198,12 +198,12 @@ def _apply(state: State, user_id: str, command: Command, device: str, clock: Clo
     changes: list[Change] = []
     own_seqs: list[int] = []
     for fanout in fanouts:
-        for recipient, op, todo in fanout:
+        for recipient, kind, todo in fanout:
             seq = state.seqs[recipient] = state.seqs[recipient] + 1
             state.dirty_users.add(recipient)
-            frame = change_frame(seq, op, todo, device, command.op_id, view.now)
+            frame = change_frame(seq, kind, todo, device, command.op_id, view.now)
             changes.append(Change(recipient, seq, frame))
-            state.changes.append({"user_id": recipient, "seq": seq, "op": op,
+            state.changes.append({"user_id": recipient, "seq": seq, "op": kind,
                                   "todo_id": todo["id"], "frame": frame, "at": view.now})
             if recipient == user_id:
                 own_seqs.append(seq)
