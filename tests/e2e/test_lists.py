@@ -142,6 +142,7 @@ async def test_a_viewers_writes_are_refused_and_change_nothing(hub: RunningHub) 
         assert answer["type"] == "error" and answer["code"] == "forbidden", (attempt, answer)
     for method, path, body in (
         ("POST", "/api/todos", {"title": "nope", "list_id": list_id}),
+        ("POST", "/api/todos/batch", {"ops": [{"type": "delete", "todo_id": todo["id"]}]}),
         ("PATCH", f"/api/todos/{todo['id']}", {"title": "nope"}),
         ("DELETE", f"/api/todos/{todo['id']}", None),
         ("PATCH", f"/api/lists/{list_id}", {"name": "mine"}),
@@ -230,6 +231,11 @@ async def test_a_removed_member_catches_up_with_list_removed_and_sees_nothing_af
     made = await bob_dev.command({"type": "create", "id": op_id,
                                   "todo": {"title": "bob's", "list_id": list_id}})
     await bob_dev.wait_for("change", op="create")
+    rest_key = new_id()
+    by_rest = await api(hub, bob, "POST", "/api/todos", {"title": "x", "list_id": list_id},
+                        headers={"Idempotency-Key": rest_key})
+    assert by_rest.status_code == 201
+    await bob_dev.wait_for("change", op="create", todo=by_rest.json())
     since = bob_dev.changes()[-1]["seq"]
     await bob_dev.close()
     removed = await api(hub, ann, "DELETE", f"/api/lists/{list_id}/members/{bob['user']['id']}")
@@ -249,6 +255,9 @@ async def test_a_removed_member_catches_up_with_list_removed_and_sees_nothing_af
                                   "patch": {"title": "still mine?"}})
     assert touched["code"] == "not_found"
     assert (await api(hub, bob, "GET", f"/api/lists/{list_id}")).status_code == 404
+    again = await api(hub, bob, "POST", "/api/todos", {"title": "x", "list_id": list_id},
+                      headers={"Idempotency-Key": rest_key})
+    assert again.status_code == 404
     await back.close()
     await ann_dev.close()
 
