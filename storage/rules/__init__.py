@@ -137,14 +137,16 @@ def _apply(state: State, user_id: str, command: Command, device: str, clock: Clo
                 for detail in exc.details or []:
                     detail["field"] = f"ops.{index}.{detail['field']}"
             return exc
-    missing = {u for e in effects for u in view.recipients(e.scope)} - state.seqs.keys()
-    if missing:  # a recipient not locked and read: the rule's reads are wrong
-        raise RuntimeError(f"recipients not read for this group: {sorted(missing)}")
+    recipients = [view.recipients(effect.scope) for effect in effects]
+    for users in recipients:
+        for recipient in users:
+            if recipient not in state.seqs:  # not locked and read: the rule's reads are wrong
+                raise RuntimeError(f"recipient {recipient} was not read for this group")
     view.merge()
     changes: list[Change] = []
     own_seqs: list[int] = []
-    for effect in effects:
-        for recipient in view.recipients(effect.scope):
+    for effect, users in zip(effects, recipients, strict=True):
+        for recipient in users:
             seq = state.seqs[recipient] = state.seqs[recipient] + 1
             state.dirty_users.add(recipient)
             frame = change_frame(seq, effect.op, effect.todo, device, command.op_id, view.now)
