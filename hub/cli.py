@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-from hub.config import Settings, parse_value, setting_fields
+from hub.config import SettingError, Settings, setting_fields
 
 
 def _add_setting_options(parser: argparse.ArgumentParser) -> None:
@@ -26,16 +26,22 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and the options; a bad value exits with one line."""
     overrides: dict[str, Any] = {}
     for f in setting_fields():
         raw = getattr(args, f.name, None)
         if raw is not None:
-            overrides[f.name] = parse_value(f.type, raw)
-    settings = Settings.from_env(**overrides)
+            overrides[f.name] = raw
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingError as exc:
+        if exc.name in overrides:
+            exc = exc.named(f"--{exc.name.replace('_', '-')}")
+        print(f"todohub: {exc}", file=sys.stderr)
+        sys.exit(2)
     # Worker processes read the environment: hand every explicit option on.
     for name, value in overrides.items():
-        os.environ[f"TODOHUB_{name.upper()}"] = str(int(value) if isinstance(value, bool)
-                                                   else value)
+        os.environ[f"TODOHUB_{name.upper()}"] = value
     return settings
 
 
@@ -56,7 +62,7 @@ def serve(settings: Settings) -> int:
         )
         return 2
     os.makedirs(settings.data_dir, exist_ok=True)
-    if not settings.secret:
+    if not settings.signing_secret:
         # Generate the secret once, before workers start, so all of them share it.
         load_secret("", settings.data_dir)
     asyncio.run(upgrade(settings.resolved_database_url))

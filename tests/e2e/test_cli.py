@@ -59,3 +59,49 @@ def test_secret_is_generated_once_with_mode_0600(
     me = httpx.get(f"{second.url}/api/auth/me",
                    headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.status_code == 200 and me.json()["username"] == "yan"
+
+
+def test_bad_settings_are_refused_in_one_line_naming_the_variable(tmp_path: Path) -> None:
+    """A bad value of any setting exits 2 at start with one line naming the variable or option,
+    the value and what is allowed; no traceback."""
+    data = str(tmp_path / "data")
+    cases = [
+        ((), {"TODOHUB_PORT": "abc"}, "TODOHUB_PORT='abc'"),
+        (("--port", "-5"), {}, "--port '-5'"),
+        (("--port", "70000"), {}, "--port '70000'"),
+        ((), {"TODOHUB_GUEST_ENABLED": "perhaps"}, "TODOHUB_GUEST_ENABLED='perhaps'"),
+        ((), {"TODOHUB_LOGIN_MAX_FAILURES": "-1"}, "TODOHUB_LOGIN_MAX_FAILURES='-1'"),
+        (("--command-rate", "nan"), {}, "--command-rate 'nan'"),
+        (("--hash-threads", "0"), {}, "--hash-threads '0'"),
+        (("--log-level", "loud"), {}, "--log-level 'loud'"),
+        ((), {"TODOHUB_REDIS_URL": "http://redis:6379"}, "TODOHUB_REDIS_URL="),
+        ((), {"TODOHUB_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "TODOHUB_TRUSTED_PROXIES="),
+        (("--secret-file", str(tmp_path / "missing")), {}, "--secret-file"),
+    ]
+    for args, env, named in cases:
+        done = _todohub("serve", "--data-dir", data, *args, env=env)
+        assert done.returncode == 2, (args, env, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"todohub: {named}"), (args, env, lines)
+
+
+def test_secret_file_signs_the_tokens(
+    tmp_path: Path, hub_factory: Callable[..., RunningHub]
+) -> None:
+    """--secret-file: the hub signs with the file's secret and generates none of its own."""
+    import jwt
+
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("a-secret-read-from-a-file-0123456789abcdef\n")
+    data = tmp_path / "data"
+    hub = hub_factory(data_dir=str(data), secret_file=str(secret_file))
+    httpx.post(f"{hub.url}/api/auth/register", json={"username": "fay", "password": PASSWORD})
+    tokens = httpx.post(f"{hub.url}/api/auth/login",
+                        json={"username": "fay", "password": PASSWORD}).json()
+    claims = jwt.decode(tokens["access_token"], "a-secret-read-from-a-file-0123456789abcdef",
+                        algorithms=["HS256"])
+    assert claims["typ"] == "access"
+    assert not (data / "secret.key").exists()
+    both = _todohub("serve", "--data-dir", str(data), "--secret", "x" * 40,
+                    "--secret-file", str(secret_file))
+    assert both.returncode == 2 and "not both" in both.stderr
