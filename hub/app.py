@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from auth.keys import load_secret
 from auth.passwords import Hasher
 from auth.tokens import TokenIssuer
+from hub.attempts import create_attempts
 from hub.brokers import create_broker
 from hub.catchup import CatchUp
 from hub.config import Settings
@@ -30,7 +31,6 @@ from hub.errors import ErrorCode, HubError
 from hub.headers import SecurityHeaders
 from hub.metrics import Metrics
 from hub.presence import create_presence
-from hub.ratelimit import FailureCounter, KeyedBuckets
 from hub.rest import auth as rest_auth
 from hub.rest import changes as rest_changes
 from hub.rest import ops as rest_ops
@@ -70,13 +70,13 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
         hasher=Hasher(settings.argon2_time_cost, settings.argon2_memory_cost,
                       settings.argon2_parallelism),
         metrics=metrics,
-        login_failures=FailureCounter(settings.login_max_failures, settings.login_failure_window),
-        guest_buckets=KeyedBuckets(settings.guest_rate, settings.guest_burst),
+        attempts=create_attempts(settings.redis_url, settings.redis_prefix),
     )
     # Devices of a process that died drop out: whoever notices expired entries publishes.
     presence.set_on_expired(hub.publish_presence)
     await broker.start()
     await presence.start()
+    await hub.attempts.start()
     await dispatcher.start()
     return hub
 
@@ -84,7 +84,7 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
 async def close_context(hub: HubContext) -> None:
     """Drain the writer, then close presence, broker and database."""
     await hub.dispatcher.stop(hub.settings.shutdown_grace)
-    for part in (hub.presence, hub.broker):
+    for part in (hub.attempts, hub.presence, hub.broker):
         try:
             await part.stop()
         except Exception as exc:

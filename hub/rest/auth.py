@@ -13,6 +13,7 @@ from starlette.routing import Route
 from auth import refresh
 from auth.errors import InvalidToken, TokenReused, WeakPassword
 from auth.passwords import check_strength
+from hub.attempts import Reservation, Rule
 from hub.authn import bearer_token
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
@@ -57,6 +58,26 @@ def _credentials(body: dict[str, Any], check: bool) -> tuple[str, str, str | Non
     return str(username), str(password), email
 
 
+def _per_address(request: Request, kind: str, rate: float, burst: int) -> Rule:
+    """``burst`` attempts of ``kind`` per client address in ``burst / rate`` seconds."""
+    window = burst / rate if rate > 0 else 1.0
+    return Rule(f"{kind}|{client_address(request)}", burst if rate > 0 else 0, window)
+
+
+async def _reserve(hub: HubContext, rules: list[Rule], message: str) -> Reservation:
+    """Record an attempt under every rule before the costly part, or answer 429."""
+    reserved = await hub.attempts.reserve(rules)
+    if not isinstance(reserved, Reservation):
+        raise HubError(ErrorCode.RATE_LIMITED, message,
+                       headers={"Retry-After": str(max(1, int(reserved + 0.999)))})
+    return reserved
+
+
+def _registration_rule(hub: HubContext, request: Request) -> Rule:
+    settings = hub.settings
+    return _per_address(request, "register", settings.register_rate, settings.register_burst)
+
+
 async def _tokens(hub: HubContext, user: UserRecord, session_id: str | None = None,
                   refresh_token: str | None = None) -> dict[str, Any]:
     if session_id is None or refresh_token is None:
@@ -74,6 +95,8 @@ async def register(request: Request) -> Response:
     username, password, email = _credentials(
         await json_object(request, AUTH_BODY_LIMIT), check=True
     )
+    await _reserve(hub, [_registration_rule(hub, request)],
+                   "too many registrations from this address; wait before retrying")
     hashed = await hub.hasher.hash(password)
     try:
         async with hub.db.write() as conn:
@@ -88,10 +111,10 @@ async def guest(request: Request) -> Response:
     hub = hub_of(request)
     if not hub.settings.guest_enabled:
         raise HubError(ErrorCode.FORBIDDEN, "guest accounts are turned off on this hub")
-    allowed, wait = hub.guest_buckets.take(client_address(request))
-    if not allowed:
-        raise HubError(ErrorCode.RATE_LIMITED, "too many guest accounts from this address",
-                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+    settings = hub.settings
+    await _reserve(hub, [_per_address(request, "guest", settings.guest_rate,
+                                      settings.guest_burst)],
+                   "too many guest accounts from this address")
     async with hub.db.write() as conn:
         user = await create_user(conn, f"guest-{secrets.token_hex(6)}", None, guest=True)
     return JSON(await _tokens(hub, user), status_code=201)
@@ -106,6 +129,8 @@ async def upgrade(request: Request) -> Response:
     )
     if not user.guest:
         raise HubError(ErrorCode.CONFLICT, "this account is already a full account")
+    await _reserve(hub, [_registration_rule(hub, request)],
+                   "too many registrations from this address; wait before retrying")
     hashed = await hub.hasher.hash(password)
     try:
         async with hub.db.write() as conn:
@@ -119,17 +144,21 @@ async def login(request: Request) -> Response:
     """Access and refresh tokens for a username (or email) and password."""
     hub = hub_of(request)
     username, password, _ = _credentials(await json_object(request, AUTH_BODY_LIMIT), False)
-    key = f"{client_address(request)}|{username.lower()}"
-    blocked = hub.login_failures.blocked_for(key)
-    if blocked > 0:
-        raise HubError(ErrorCode.RATE_LIMITED, "too many failed logins; wait before retrying",
-                       headers={"Retry-After": str(max(1, int(blocked + 0.999)))})
+    settings, name = hub.settings, username.lower()
+    # Failures count per address and username, and per username from every address; the
+    # attempt is reserved before the slow hash, so parallel guesses cannot all slip through.
+    pair = Rule(f"login|{client_address(request)}|{name}", settings.login_max_failures,
+                settings.login_failure_window)
+    anywhere = Rule(f"login-user|{name}", settings.login_user_max_failures,
+                    settings.login_failure_window)
+    reserved = await _reserve(hub, [pair, anywhere],
+                              "too many failed logins; wait before retrying")
     async with hub.db.read() as conn:
         user = await find_login(conn, username)
     if not await hub.hasher.verify(password, user.password_hash if user else None) or not user:
-        hub.login_failures.fail(key)
         raise HubError(ErrorCode.UNAUTHORIZED, "wrong username or password")
-    hub.login_failures.clear(key)
+    await hub.attempts.release(reserved)
+    await hub.attempts.clear(pair.key)
     return JSON(await _tokens(hub, user))
 
 

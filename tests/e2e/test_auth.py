@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -136,3 +139,73 @@ async def test_guest_creation_is_rate_limited(hub_factory: object) -> None:
     async with httpx.AsyncClient(base_url=hub.url) as http:
         statuses = [(await http.post("/api/auth/guest")).status_code for _ in range(4)]
         assert statuses == [201, 201, 201, 429]
+
+
+async def _wrong_login(http: httpx.AsyncClient, username: str, address: str | None) -> int:
+    headers = {"X-Forwarded-For": address} if address else {}
+    answer = await http.post("/api/auth/login", headers=headers,
+                             json={"username": username, "password": "Wrong-password-9"})
+    return answer.status_code
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    hub_factory: Callable[..., RunningHub]
+) -> None:
+    """A client that is not a configured proxy cannot pick its address with X-Forwarded-For:
+    a new value per request neither resets the login limit nor the guest limit."""
+    hub = hub_factory(trusted_proxies="10.9.8.7", login_max_failures=3,
+                      login_user_max_failures=0, guest_rate=0.001, guest_burst=2)
+    await register(hub, "gus")
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        statuses = [await _wrong_login(http, "gus", f"203.0.113.{n}") for n in range(6)]
+        assert statuses == [401, 401, 401, 429, 429, 429]
+        guests = [(await http.post("/api/auth/guest", headers={
+            "X-Forwarded-For": f"198.51.100.{n}"})).status_code for n in range(4)]
+        assert guests == [201, 201, 429, 429]
+
+
+async def test_failed_logins_count_per_username_across_addresses(
+    hub_factory: Callable[..., RunningHub]
+) -> None:
+    """Behind a trusted proxy each address has its own count, and the username has one over
+    all addresses: three addresses do not get three times the guesses."""
+    hub = hub_factory(trusted_proxies="127.0.0.1", login_max_failures=3,
+                      login_user_max_failures=5)
+    await register(hub, "hal")
+    await register(hub, "ida")
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        first = [await _wrong_login(http, "hal", "203.0.113.1") for _ in range(4)]
+        assert first == [401, 401, 401, 429]
+        second = [await _wrong_login(http, "hal", "203.0.113.2") for _ in range(3)]
+        assert second == [401, 401, 429]
+        assert await _wrong_login(http, "hal", "203.0.113.3") == 429
+        # The right password is refused too while the username is blocked ...
+        blocked = await http.post("/api/auth/login", json={"username": "hal",
+                                                           "password": PASSWORD},
+                                  headers={"X-Forwarded-For": "203.0.113.3"})
+        assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+        # ... and another username from the same address is not affected.
+        ok = await http.post("/api/auth/login", json={"username": "ida", "password": PASSWORD},
+                             headers={"X-Forwarded-For": "203.0.113.2"})
+        assert ok.status_code == 200
+
+
+async def test_parallel_wrong_passwords_are_checked_at_most_the_limit(
+    hub_factory: Callable[..., RunningHub]
+) -> None:
+    """Thirty wrong passwords at once: the attempt is reserved before the hash, so no more
+    than the limit are verified (401) and every other one answers 429 at once."""
+    hub = hub_factory(login_max_failures=5, login_user_max_failures=0)
+    await register(hub, "jan")
+    async with httpx.AsyncClient(base_url=hub.url, timeout=30) as http:
+        statuses = await asyncio.gather(*(_wrong_login(http, "jan", None) for _ in range(30)))
+    assert sorted(statuses) == [401] * 5 + [429] * 25
+
+
+async def test_register_is_limited_per_address(hub_factory: Callable[..., RunningHub]) -> None:
+    """Each registration costs a password hash: past the burst an address gets 429."""
+    hub = hub_factory(register_rate=0.001, register_burst=3)
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        statuses = [(await http.post("/api/auth/register", json={
+            "username": f"reg{n}", "password": PASSWORD})).status_code for n in range(5)]
+    assert statuses == [201, 201, 201, 429, 429]
