@@ -51,6 +51,7 @@ def serve(settings: Settings) -> int:
 
     from auth.keys import load_secret
     from hub.brokers import reaches_other_processes
+    from hub.serving import uvicorn_options
     from storage.migrate import upgrade
 
     if settings.workers > 1 and not reaches_other_processes(settings.redis_url):
@@ -69,17 +70,8 @@ def serve(settings: Settings) -> int:
     uvicorn.run(
         "hub.app:app_factory",
         factory=True,
-        host=settings.host,
-        port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
-        ws="websockets-sansio",
-        ws_max_size=settings.max_frame,
-        ws_per_message_deflate=settings.ws_deflate,
-        ws_ping_interval=settings.ping_interval or None,
-        ws_ping_timeout=settings.ping_timeout or None,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),
+        **uvicorn_options(settings),
     )
     return 0
 
