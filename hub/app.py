@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from auth.keys import load_secret
 from auth.passwords import Hasher
+from auth.refresh import successor_key
 from auth.tokens import TokenIssuer
 from hub.attempts import create_attempts
 from hub.brokers import create_broker
@@ -56,6 +57,7 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
     presence = create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl)
     rooms = Rooms(broker)
     metrics = Metrics()
+    secret = load_secret(settings.signing_secret, settings.data_dir)
     dispatcher = Dispatcher(db, broker, metrics, settings.group_commit_max)
     hub = HubContext(
         settings=settings,
@@ -65,12 +67,12 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
         rooms=rooms,
         dispatcher=dispatcher,
         catchup=CatchUp(db, settings.snapshot_page, settings.replay_page),
-        issuer=TokenIssuer(load_secret(settings.signing_secret, settings.data_dir),
-                           settings.access_ttl),
+        issuer=TokenIssuer(secret, settings.access_ttl),
         hasher=Hasher(settings.argon2_time_cost, settings.argon2_memory_cost,
                       settings.argon2_parallelism),
         metrics=metrics,
         attempts=create_attempts(settings.redis_url, settings.redis_prefix),
+        refresh_key=successor_key(secret),
     )
     # Devices of a process that died drop out: whoever notices expired entries publishes.
     presence.set_on_expired(hub.publish_presence)

@@ -33,6 +33,7 @@ class HubContext:
     hasher: Hasher
     metrics: Metrics
     attempts: Attempts
+    refresh_key: bytes = b""
 
     async def publish_presence(self, user_id: str) -> None:
         """Tell every device of the user which devices are online now."""

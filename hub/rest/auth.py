@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from typing import Any
@@ -78,13 +79,19 @@ def _registration_rule(hub: HubContext, request: Request) -> Rule:
     return _per_address(request, "register", settings.register_rate, settings.register_burst)
 
 
-async def _tokens(hub: HubContext, user: UserRecord, session_id: str | None = None,
-                  refresh_token: str | None = None) -> dict[str, Any]:
-    if session_id is None or refresh_token is None:
+async def _tokens(hub: HubContext, user: UserRecord,
+                  grant: refresh.RefreshGrant | None = None) -> dict[str, Any]:
+    if grant is None:
         async with hub.db.write() as conn:
             grant = await refresh.start_session(conn, user.id, hub.settings.refresh_ttl)
-        session_id, refresh_token = grant.session_id, grant.token
-    access, _ = hub.issuer.issue(user.id, session_id)
+    session_id, refresh_token = grant.session_id, grant.token
+    if grant.issued_at is not None:
+        # Dated and named after the refresh token, so a retry within the grace gets this
+        # very access token again.
+        jti = hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
+        access, _ = hub.issuer.issue(user.id, session_id, now=grant.issued_at, jti=jti)
+    else:
+        access, _ = hub.issuer.issue(user.id, session_id)
     return {"access_token": access, "refresh_token": refresh_token, "token_type": "bearer",
             "expires_in": hub.issuer.ttl, "user": user.public()}
 
@@ -163,7 +170,8 @@ async def login(request: Request) -> Response:
 
 
 async def refresh_tokens(request: Request) -> Response:
-    """Rotate a refresh token: a new pair; a spent token revokes its session."""
+    """Rotate a refresh token: a new pair. A token spent within the grace answers the same
+    pair again; any other spent token revokes its session."""
     hub = hub_of(request)
     body = await json_object(request, AUTH_BODY_LIMIT)
     token = body.get("refresh_token")
@@ -172,7 +180,8 @@ async def refresh_tokens(request: Request) -> Response:
                        [{"field": "refresh_token", "reason": "required string"}])
     try:
         async with hub.db.write() as conn:
-            grant = await refresh.rotate(conn, token, hub.settings.refresh_ttl)
+            grant = await refresh.rotate(conn, token, hub.settings.refresh_ttl,
+                                         hub.settings.refresh_grace, hub.refresh_key)
             user = await get_user(conn, grant.user_id)
     except TokenReused as exc:
         # rotate's transaction rolled back with the exception: revoke in one that commits.
@@ -184,7 +193,7 @@ async def refresh_tokens(request: Request) -> Response:
         raise HubError(ErrorCode.UNAUTHORIZED, str(exc)) from None
     if user is None:
         raise HubError(ErrorCode.UNAUTHORIZED, "the user no longer exists")
-    return JSON(await _tokens(hub, user, grant.session_id, grant.token))
+    return JSON(await _tokens(hub, user, grant))
 
 
 async def logout(request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import httpx
@@ -59,8 +60,12 @@ async def test_failed_logins_look_alike_and_then_429(hub: RunningHub) -> None:
         assert blocked.status_code == 429
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_session(hub: RunningHub) -> None:
-    """Each refresh gives a new pair; presenting a spent refresh token revokes its session."""
+async def test_refresh_rotates_and_reuse_revokes_the_session(
+    hub_factory: Callable[..., RunningHub]
+) -> None:
+    """Each refresh gives a new pair; presenting a spent refresh token (here without a grace)
+    revokes its session."""
+    hub = hub_factory(refresh_grace=0)
     tokens = await register(hub)
     device = await Device.connect(hub, tokens["access_token"])
     async with httpx.AsyncClient(base_url=hub.url) as http:
@@ -79,6 +84,52 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(hub: RunningHub) ->
         assert (await http.get("/api/auth/me", headers=bearer(pair))).status_code == 401
     assert (await device.wait_closed(5))[0] == 4401
     await device.close()
+
+
+async def _refresh(http: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await http.post("/api/auth/refresh", json={"refresh_token": token})
+
+
+async def test_a_refresh_retried_within_the_grace_gets_the_same_pair(
+    hub_factory: Callable[..., RunningHub]
+) -> None:
+    """A refresh presented again within the grace answers the very pair the first got, and
+    that pair works; two presentations racing both get it; once the new refresh token was
+    used, the old one is reuse again and revokes the session."""
+    hub = hub_factory(refresh_grace=30)
+    tokens = await register(hub)
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        first = await _refresh(http, tokens["refresh_token"])
+        again = await _refresh(http, tokens["refresh_token"])
+        assert first.status_code == again.status_code == 200
+        assert again.json() == first.json()
+        assert (await http.get("/api/auth/me", headers=bearer(again.json()))).status_code == 200
+        racing = await asyncio.gather(*(_refresh(http, first.json()["refresh_token"])
+                                        for _ in range(2)))
+        assert [r.status_code for r in racing] == [200, 200]
+        assert racing[0].json() == racing[1].json()
+        assert racing[0].json()["refresh_token"] != first.json()["refresh_token"]
+        third = await _refresh(http, racing[0].json()["refresh_token"])
+        assert third.status_code == 200
+        # The second token's successor is spent: presenting the second again is reuse.
+        reused = await _refresh(http, first.json()["refresh_token"])
+        assert reused.status_code == 401
+        assert (await _refresh(http, third.json()["refresh_token"])).status_code == 401
+
+
+async def test_reuse_after_the_grace_revokes(hub_factory: Callable[..., RunningHub]) -> None:
+    """After the grace a spent refresh token is reuse: 401, and the session is revoked."""
+    hub = hub_factory(refresh_grace=0.5)
+    tokens = await register(hub)
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        first = await _refresh(http, tokens["refresh_token"])
+        assert first.status_code == 200
+        spent_at = time.monotonic()
+        while time.monotonic() < spent_at + 1.0:  # let the grace run out
+            await asyncio.sleep(0.1)
+        assert (await _refresh(http, tokens["refresh_token"])).status_code == 401
+        assert (await _refresh(http, first.json()["refresh_token"])).status_code == 401
+        assert (await http.get("/api/auth/me", headers=bearer(first.json()))).status_code == 401
 
 
 async def test_logout_this_session_only(hub: RunningHub) -> None:

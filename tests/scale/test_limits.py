@@ -1,7 +1,9 @@
-"""Sign-in limits held in Redis: several hub processes count the same attempts."""
+"""Sign-in across hub processes on PostgreSQL and Redis: limits count the same attempts,
+and a refresh retried on another process gets the same pair."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
@@ -30,3 +32,24 @@ async def test_login_and_guest_limits_hold_across_two_processes(
         async with httpx.AsyncClient(base_url=hub.url, timeout=10) as http:
             guests.append((await http.post("/api/auth/guest")).status_code)
     assert guests == [201, 201, 429, 429]
+
+
+async def test_a_refresh_racing_on_two_processes_gets_one_pair(
+    cluster_on: Callable[[str], Cluster], shared_redis: str
+) -> None:
+    """The same refresh token presented to two processes at once (two copies of a script):
+    both answer 200 with the same new pair, which then works on either process."""
+    first, second = await cluster_on(shared_redis).start(2)
+    tokens = await register(first, "max")
+    for _ in range(3):
+        async with (httpx.AsyncClient(base_url=first.url, timeout=10) as one,
+                    httpx.AsyncClient(base_url=second.url, timeout=10) as two):
+            answers = await asyncio.gather(*(
+                http.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+                for http in (one, two)))
+            assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+            assert answers[0].json() == answers[1].json()
+            tokens = answers[0].json()
+            me = await two.get("/api/auth/me",
+                               headers={"Authorization": f"Bearer {tokens['access_token']}"})
+            assert me.status_code == 200
