@@ -22,6 +22,7 @@ from auth.keys import load_secret
 from auth.passwords import Hasher
 from auth.refresh import successor_key
 from auth.tokens import TokenIssuer
+from hub import allocator
 from hub.attempts import create_attempts
 from hub.brokers import create_broker
 from hub.catchup import CatchUp
@@ -48,6 +49,7 @@ log = logging.getLogger("todohub")
 
 async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
     """Open the database (migrating it), the broker and presence; start the writer."""
+    allocator.limit_arenas(settings.malloc_arenas)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     if migrate:
@@ -69,7 +71,7 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
         catchup=CatchUp(db, settings.snapshot_page, settings.replay_page),
         issuer=TokenIssuer(secret, settings.access_ttl),
         hasher=Hasher(settings.argon2_time_cost, settings.argon2_memory_cost,
-                      settings.argon2_parallelism),
+                      settings.argon2_parallelism, settings.hash_threads, allocator.trim),
         metrics=metrics,
         attempts=create_attempts(settings.redis_url, settings.redis_prefix),
         refresh_key=successor_key(secret),
@@ -92,6 +94,7 @@ async def close_context(hub: HubContext) -> None:
         except Exception as exc:
             log.warning("stopping %s failed: %s", part.__class__.__name__, exc)
     await hub.db.dispose()
+    await asyncio.to_thread(hub.hasher.close)
 
 
 async def _prune_forever(hub: HubContext) -> None:

@@ -20,6 +20,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_memory_cost": 1024,
     "prune_interval": 0.0,
     "shutdown_grace": 1.0,
+    # Tests register many users from 127.0.0.1; the register limit has tests of its own.
+    "register_rate": 0.0,
 }
 
 

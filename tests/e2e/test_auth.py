@@ -260,3 +260,23 @@ async def test_register_is_limited_per_address(hub_factory: Callable[..., Runnin
         statuses = [(await http.post("/api/auth/register", json={
             "username": f"reg{n}", "password": PASSWORD})).status_code for n in range(5)]
     assert statuses == [201, 201, 201, 429, 429]
+
+
+async def test_common_passwords_are_refused_with_the_reason(hub: RunningHub) -> None:
+    """Passwords from the shipped list of the most common ones (in any letter case) answer 422
+    with the reason, on register and on a guest's upgrade; others pass."""
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        for common in ("password1", "Password1", "1qaz2wsx", "Trustno1", "Samantha"):
+            answer = await http.post("/api/auth/register",
+                                     json={"username": "nat", "password": common})
+            assert answer.status_code == 422, common
+            detail = answer.json()["error"]["details"][0]
+            assert detail["field"] == "password" and "common" in detail["reason"], detail
+        guest = (await http.post("/api/auth/guest")).json()
+        upgrade = await http.post("/api/auth/upgrade", headers=bearer(guest),
+                                  json={"username": "nat", "password": "Password1"})
+        assert upgrade.status_code == 422
+        assert "common" in upgrade.json()["error"]["details"][0]["reason"]
+        fine = await http.post("/api/auth/register",
+                               json={"username": "nat", "password": "Nat-s-own-9"})
+        assert fine.status_code == 201
