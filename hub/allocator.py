@@ -15,7 +15,9 @@ import logging
 
 log = logging.getLogger("todohub.allocator")
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter
+M_ARENA_MAX = -8  # glibc's mallopt parameters
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 20
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -40,6 +42,10 @@ def limit_arenas(count: int) -> None:
         return
     if _LIBC.mallopt(M_ARENA_MAX, count) != 1:
         log.warning("mallopt(M_ARENA_MAX, %d) was refused", count)
+    # Blocks of a MiB and more (argon2's memory) come from mmap and go back when freed;
+    # glibc would otherwise raise this threshold after the first such free and keep them.
+    if _LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1:
+        log.warning("mallopt(M_MMAP_THRESHOLD) was refused")
 
 
 def trim() -> None:

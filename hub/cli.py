@@ -1,4 +1,4 @@
-"""The ``todohub`` command: ``serve``, ``migrate`` and ``user create``.
+"""The ``todohub`` command: ``serve``, ``migrate``, ``user create`` and ``user delete``.
 
 Every setting is an option here and a ``TODOHUB_*`` environment variable; options win.
 """
@@ -126,6 +126,54 @@ def create_user_command(settings: Settings, username: str, password: str | None,
     return asyncio.run(run())
 
 
+def delete_user_command(settings: Settings, username: str, confirmed: bool) -> int:
+    """Delete a user and every row of theirs, and close their sockets on every hub process
+    that shares this one's Redis."""
+    from hub.brokers import create_broker, reaches_other_processes
+    from hub.rooms import revoke_message, room_name
+    from storage.engine import Database
+    from storage.migrate import upgrade
+    from storage.users import delete_user, find_login
+
+    if not confirmed:
+        if not sys.stdin.isatty():
+            print("todohub: deleting a user cannot be undone: add --yes", file=sys.stderr)
+            return 2
+        if input(f"delete {username!r} and all of their todos? type the name: ") != username:
+            print("todohub: not deleted", file=sys.stderr)
+            return 1
+
+    async def run() -> int:
+        url = settings.resolved_database_url
+        await upgrade(url)
+        db = Database(url)
+        try:
+            async with db.read() as conn:
+                user = await find_login(conn, username)
+            if user is None or user.username.lower() != username.lower():
+                print(f"todohub: no user named {username!r}", file=sys.stderr)
+                return 1
+            async with db.write() as conn:
+                await delete_user(conn, user.id)
+        finally:
+            await db.dispose()
+        print(f"deleted user {user.username} ({user.id})")
+        if reaches_other_processes(settings.redis_url):
+            broker = create_broker(settings.redis_url, settings.redis_prefix)
+            await broker.start()
+            try:
+                await broker.publish(room_name(user.id), revoke_message(None))
+            finally:
+                await broker.stop()
+        else:
+            print("a running hub without Redis closes this user's sockets when it next checks "
+                  "their session (at the latest when their access tokens expire)")
+        return 0
+
+    os.makedirs(settings.data_dir, exist_ok=True)
+    return asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``todohub`` command."""
     parser = argparse.ArgumentParser(prog="todohub", description=__doc__.splitlines()[0])
@@ -139,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--password", help="the password (asked for when absent)")
     create.add_argument("--email")
     _add_setting_options(create)
+    remove = user_commands.add_parser("delete", help="delete a user and all of their data")
+    remove.add_argument("username")
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_setting_options(remove)
     args = parser.parse_args(argv)
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
@@ -148,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         code = serve(settings)
     elif args.command == "migrate":
         code = migrate(settings)
+    elif args.user_command == "delete":
+        code = delete_user_command(settings, args.username, args.yes)
     else:
         code = create_user_command(settings, args.username, args.password, args.email)
     sys.exit(code)

@@ -24,6 +24,7 @@ from storage.users import (
     UsernameTaken,
     UserRecord,
     create_user,
+    delete_user,
     find_login,
     get_user,
     upgrade_guest,
@@ -151,13 +152,9 @@ async def login(request: Request) -> Response:
     """Access and refresh tokens for a username (or email) and password."""
     hub = hub_of(request)
     username, password, _ = _credentials(await json_object(request, AUTH_BODY_LIMIT), False)
-    settings, name = hub.settings, username.lower()
     # Failures count per address and username, and per username from every address; the
     # attempt is reserved before the slow hash, so parallel guesses cannot all slip through.
-    pair = Rule(f"login|{client_address(request)}|{name}", settings.login_max_failures,
-                settings.login_failure_window)
-    anywhere = Rule(f"login-user|{name}", settings.login_user_max_failures,
-                    settings.login_failure_window)
+    pair, anywhere = _login_rules(hub, request, username)
     reserved = await _reserve(hub, [pair, anywhere],
                               "too many failed logins; wait before retrying")
     async with hub.db.read() as conn:
@@ -232,6 +229,38 @@ async def me(request: Request) -> Response:
     return JSON(user.public())
 
 
+def _login_rules(hub: HubContext, request: Request, name: str) -> tuple[Rule, Rule]:
+    """The two counts a password guess for ``name`` goes against: from this address, and
+    from everywhere."""
+    settings = hub.settings
+    return (Rule(f"login|{client_address(request)}|{name.lower()}",
+                 settings.login_max_failures, settings.login_failure_window),
+            Rule(f"login-user|{name.lower()}", settings.login_user_max_failures,
+                 settings.login_failure_window))
+
+
+async def delete_me(request: Request) -> Response:
+    """Delete the signed-in account and everything of it (a full account confirms with its
+    password in the body; a guest needs none), closing its sockets on every process."""
+    hub = hub_of(request)
+    user, _ = await signed_in(request)
+    if not user.guest:
+        body = await json_object(request, AUTH_BODY_LIMIT)
+        password = body.get("password")
+        if not isinstance(password, str) or not password:
+            raise HubError(ErrorCode.VALIDATION, "the account's password is required",
+                           [{"field": "password", "reason": "required string"}])
+        rules = list(_login_rules(hub, request, user.username))
+        reserved = await _reserve(hub, rules, "too many wrong passwords; wait before retrying")
+        if not await hub.hasher.verify(password, user.password_hash):
+            raise HubError(ErrorCode.UNAUTHORIZED, "wrong password")
+        await hub.attempts.release(reserved)
+    async with hub.db.write() as conn:
+        await delete_user(conn, user.id)
+    await hub.publish_revocation(user.id, None)
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/auth/register", register, methods=["POST"]),
     Route("/api/auth/guest", guest, methods=["POST"]),
@@ -240,4 +269,5 @@ routes = [
     Route("/api/auth/refresh", refresh_tokens, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/auth/me", me, methods=["GET"]),
+    Route("/api/auth/me", delete_me, methods=["DELETE"]),
 ]

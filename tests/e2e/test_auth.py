@@ -280,3 +280,49 @@ async def test_common_passwords_are_refused_with_the_reason(hub: RunningHub) -> 
         fine = await http.post("/api/auth/register",
                                json={"username": "nat", "password": "Nat-s-own-9"})
         assert fine.status_code == 201
+
+
+async def test_deleting_an_account_removes_its_rows_and_closes_its_sockets(
+    hub: RunningHub
+) -> None:
+    """DELETE /api/auth/me: a full account confirms with its password (422 without, 401 when
+    wrong); then its sockets close with 4401, its tokens and password stop working, its todos
+    are gone, and another user is untouched. A guest deletes itself without a password."""
+    tokens = await register(hub, "olga")
+    other = await register(hub, "pete")
+    phone = await Device.connect(hub, tokens["access_token"], "phone")
+    laptop = await Device.connect(hub, tokens["access_token"], "laptop")
+    bystander = await Device.connect(hub, other["access_token"], "pete")
+    await phone.create("olga's todo")
+    await bystander.create("pete's todo")
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        missing = await http.request("DELETE", "/api/auth/me", headers=bearer(tokens), json={})
+        assert missing.status_code == 422
+        wrong = await http.request("DELETE", "/api/auth/me", headers=bearer(tokens),
+                                   json={"password": "Wrong-password-9"})
+        assert wrong.status_code == 401
+        deleted = await http.request("DELETE", "/api/auth/me", headers=bearer(tokens),
+                                     json={"password": PASSWORD})
+        assert deleted.status_code == 204
+        for device in (phone, laptop):
+            assert (await device.wait_closed(5))[0] == 4401
+        assert (await http.get("/api/auth/me", headers=bearer(tokens))).status_code == 401
+        assert (await _refresh(http, tokens["refresh_token"])).status_code == 401
+        login = await http.post("/api/auth/login", json={"username": "olga",
+                                                         "password": PASSWORD})
+        assert login.status_code == 401
+        again = await http.post("/api/auth/register", json={"username": "olga",
+                                                            "password": PASSWORD})
+        assert again.status_code == 201  # the name is free again, with nothing of the old
+        fresh = (await http.post("/api/auth/login", json={"username": "olga",
+                                                          "password": PASSWORD})).json()
+        assert (await http.get("/api/todos", headers=bearer(fresh))).json()["items"] == []
+        listing = await http.get("/api/todos", headers=bearer(other))
+        assert [t["title"] for t in listing.json()["items"]] == ["pete's todo"]
+        assert not bystander.closed.done()
+        guest = (await http.post("/api/auth/guest")).json()
+        gone = await http.request("DELETE", "/api/auth/me", headers=bearer(guest))
+        assert gone.status_code == 204
+        assert (await http.get("/api/auth/me", headers=bearer(guest))).status_code == 401
+    for device in (phone, laptop, bystander):
+        await device.close()

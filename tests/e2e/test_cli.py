@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.client import PASSWORD
+from tests.client import PASSWORD, Device, register
 from tests.servers import RunningHub
+from tests.services import RedisServer
 
 
 def _todohub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -105,3 +107,30 @@ def test_secret_file_signs_the_tokens(
     both = _todohub("serve", "--data-dir", str(data), "--secret", "x" * 40,
                     "--secret-file", str(secret_file))
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+async def test_user_delete_closes_the_sockets_of_a_running_hub(
+    tmp_path: Path, hub_factory: Callable[..., RunningHub], redis_server: RedisServer
+) -> None:
+    """``todohub user delete NAME --yes`` deletes the user and, through Redis, closes their
+    sockets on the running hub with 4401; without --yes (and no terminal) it refuses."""
+    data = str(tmp_path / "data")
+    hub = hub_factory(data_dir=data, redis_url=redis_server.url)
+    tokens = await register(hub, "quin")
+    device = await Device.connect(hub, tokens["access_token"], "quin")
+    await device.create("quin's todo")
+    args = ("user", "delete", "quin", "--data-dir", data, "--redis-url", redis_server.url,
+            "--redis-prefix", hub.settings.redis_prefix)
+    refused = await asyncio.to_thread(_todohub, *args)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    done = await asyncio.to_thread(_todohub, *args, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "deleted user quin" in done.stdout
+    assert (await device.wait_closed(5))[0] == 4401
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        login = await http.post("/api/auth/login", json={"username": "quin",
+                                                         "password": PASSWORD})
+        assert login.status_code == 401
+    unknown = await asyncio.to_thread(_todohub, *args, "--yes")
+    assert unknown.returncode == 1 and "no user" in unknown.stderr
+    await device.close()

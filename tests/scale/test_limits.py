@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.client import register
+from tests.client import PASSWORD, Device, register
 from tests.scale.conftest import Cluster
 
 
@@ -53,3 +53,22 @@ async def test_a_refresh_racing_on_two_processes_gets_one_pair(
             me = await two.get("/api/auth/me",
                                headers={"Authorization": f"Bearer {tokens['access_token']}"})
             assert me.status_code == 200
+
+
+async def test_deleting_an_account_closes_its_sockets_on_every_process(
+    cluster_on: Callable[[str], Cluster], shared_redis: str
+) -> None:
+    """An account deleted through one process has its sockets on both processes closed with
+    4401, as logout of all sessions does."""
+    first, second = await cluster_on(shared_redis).start(2)
+    tokens = await register(first, "ray")
+    devices = [await Device.connect(hub, tokens["access_token"], f"on-{hub.port}")
+               for hub in (first, second)]
+    async with httpx.AsyncClient(base_url=first.url, timeout=10) as http:
+        deleted = await http.request(
+            "DELETE", "/api/auth/me", json={"password": PASSWORD},
+            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        assert deleted.status_code == 204
+    for device in devices:
+        assert (await device.wait_closed(10))[0] == 4401
+        await device.close()
