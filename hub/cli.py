@@ -129,7 +129,7 @@ def create_user_command(settings: Settings, username: str, password: str | None,
 def delete_user_command(settings: Settings, username: str, confirmed: bool) -> int:
     """Delete a user and every row of theirs, and close their sockets on every hub process
     that shares this one's Redis."""
-    from hub.brokers import create_broker, reaches_other_processes
+    from hub.brokers import reaches_other_processes
     from hub.rooms import revoke_message, room_name
     from storage.engine import Database
     from storage.migrate import upgrade
@@ -159,12 +159,15 @@ def delete_user_command(settings: Settings, username: str, confirmed: bool) -> i
             await db.dispose()
         print(f"deleted user {user.username} ({user.id})")
         if reaches_other_processes(settings.redis_url):
-            broker = create_broker(settings.redis_url, settings.redis_prefix)
-            await broker.start()
+            from hub.brokers.redis import publish_once
+
             try:
-                await broker.publish(room_name(user.id), revoke_message(None))
-            finally:
-                await broker.stop()
+                await publish_once(settings.redis_url, settings.redis_prefix,
+                                   room_name(user.id), revoke_message(None))
+            except Exception as exc:
+                print(f"todohub: could not reach Redis ({exc.__class__.__name__}): the hubs "
+                      "drop this user's sockets when they next check the session",
+                      file=sys.stderr)
         else:
             print("a running hub without Redis closes this user's sockets when it next checks "
                   "their session (at the latest when their access tokens expire)")
