@@ -30,3 +30,20 @@ async def test_reserve_release_and_windows() -> None:
     for _ in range(100):
         assert isinstance(await attempts.reserve([Rule("x", 0, 1)]), Reservation)
     await attempts.clear("x")
+
+
+def test_client_address_groups_ipv6_hosts_by_their_64() -> None:
+    """Per-address limits see an IPv6 client as its /64 (one host can rotate through it),
+    an IPv4-mapped address as the IPv4 one, and IPv4 as itself."""
+    from starlette.requests import Request
+
+    from hub.rest.common import client_address
+
+    def address(host: str) -> str:
+        return client_address(Request({"type": "http", "client": (host, 1234), "headers": []}))
+
+    same = {address("2001:db8:1:2:aaaa::1"), address("2001:db8:1:2:ffff::9")}
+    assert same == {"2001:db8:1:2::/64"}
+    assert address("2001:db8:1:3::1") != address("2001:db8:1:2::1")
+    assert address("::ffff:203.0.113.7") == "203.0.113.7"
+    assert address("203.0.113.7") == "203.0.113.7"
