@@ -164,8 +164,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *rest_changes.routes,
         *rest_ops.routes,
     ]
+    # An empty setting serves no client (Path("") would be the working directory).
     static = Path(settings.static_dir)
-    if static.is_dir():
+    if settings.static_dir and static.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
     return Starlette(
         routes=routes,

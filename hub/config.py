@@ -74,7 +74,7 @@ class Settings(BaseModel):
     secret: str = _opt("", "HS256 signing secret; empty: generated once, kept in data_dir")
     secret_file: str = _opt("", "file holding the signing secret (keeps it out of the process list)")
     allowed_origins: str = _opt("", "comma-separated Origins allowed on /ws besides the hub's own")
-    static_dir: str = _opt(str(DEFAULT_STATIC_DIR), "folder served at /")
+    static_dir: str = _opt(str(DEFAULT_STATIC_DIR), "folder served at / (empty: no client, the API only)")
     log_level: str = _opt("info", "log level")
     db_pool_size: int = _opt(10, "database pool size (PostgreSQL)", ge=1)
     db_max_overflow: int = _opt(10, "extra connections beyond the pool (PostgreSQL)", ge=0)

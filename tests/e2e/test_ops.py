@@ -4,6 +4,7 @@ broker, /health as documented."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -39,3 +40,13 @@ async def test_livez_readyz_and_health_follow_a_redis_outage(
 
         await wait_until(ready_again, 30, "/readyz to answer 200 again")
         assert (await http.get("/health")).status_code == 200
+
+
+async def test_an_empty_static_dir_serves_no_files(hub_factory: Callable[..., RunningHub],
+                                                   tmp_path: Path) -> None:
+    """TODOHUB_STATIC_DIR empty means the API only: / is a 404, never the working folder."""
+    hub = hub_factory(static_dir="")
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        assert (await http.get("/")).status_code == 404
+        assert (await http.get("/pyproject.toml")).status_code == 404
+        assert (await http.get("/livez")).status_code == 200
