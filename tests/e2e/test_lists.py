@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.client import Device, register
+from tests.client import PASSWORD, Device, register
 from tests.lists import (
     api,
     assert_gap_free,
@@ -321,4 +321,33 @@ async def test_an_assignee_who_leaves_is_unassigned_on_every_device(hub: Running
     unassigned = await api(hub, ann, "GET", f"/api/todos?assignee=none&list_id={list_id}")
     assert [t["id"] for t in unassigned.json()["items"]] == [first["id"]]
     for device in (*ann_devs, bob_dev):
+        await device.close()
+
+
+async def test_a_deleted_account_leaves_its_lists_on_every_members_device(
+    hub: RunningHub,
+) -> None:
+    """Deleting an account deletes the lists it owns for their members (list_removed,
+    deleted) and takes it out of the others, unassigning it, live on the members' devices."""
+    ann, bob, cat = await register(hub), await register(hub), await register(hub)
+    owned = await shared_list(hub, ann, [(bob, "editor")], "ann's")
+    joined = await shared_list(hub, cat, [(ann, "editor"), (bob, "viewer")], "cat's")
+    bob_dev = await Device.connect(hub, bob["access_token"], "bob")
+    cat_dev = await Device.connect(hub, cat["access_token"], "cat")
+    task = (await cat_dev.create("for ann", list_id=joined, assignee=ann["user"]["id"]))["todo"]
+    await bob_dev.wait_for("change", op="create")
+    gone = await api(hub, ann, "DELETE", "/api/auth/me", {"password": PASSWORD})
+    assert gone.status_code == 204, gone.text
+    removed = await bob_dev.wait_for("change", op="list_removed")
+    assert removed["list"] == {"id": owned} and removed["reason"] == "deleted"
+    shown = await cat_dev.wait_for("change", op="list")
+    assert [m["user"]["id"] for m in shown["list"]["members"]] == [cat["user"]["id"],
+                                                                    bob["user"]["id"]]
+    cleared = await _wait_todo(cat_dev, task["id"], "update")
+    assert cleared["assignee"] is None
+    await _wait_todo(bob_dev, task["id"], "update")
+    assert_gap_free(bob_dev)
+    assert_gap_free(cat_dev)
+    assert (await api(hub, bob, "GET", f"/api/lists/{owned}")).status_code == 404
+    for device in (bob_dev, cat_dev):
         await device.close()
