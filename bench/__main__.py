@@ -49,7 +49,7 @@ def _fanout(args: argparse.Namespace) -> int:
         warmup=args.warmup, drain=args.drain, database_url=args.database or "",
         redis_url=args.redis or "", workers=args.workers, deflate=args.deflate,
         source_addresses=args.source_addresses, hub_args=_hub_args(args.hub_arg),
-        profile=args.profile, data_dir=args.data_dir,
+        profile=args.profile, data_dir=args.data_dir, target=args.target,
     )
     result = _run(lambda: run_fanout(config))
     _print(result, args.json)
@@ -64,6 +64,7 @@ def _connections(args: argparse.Namespace) -> int:
         source_addresses=args.source_addresses, deflate=args.deflate,
         database_url=args.database or "", redis_url=args.redis or "", workers=args.workers,
         hub_args=_hub_args(args.hub_arg), profile=args.profile, data_dir=args.data_dir,
+        target=args.target,
     )
     result = _run(lambda: run_connections(config))
     _print(result, args.json)
@@ -98,6 +99,13 @@ def _sharing(args: argparse.Namespace) -> int:
     result = _run(lambda: run_sharing(config))
     _print(result, args.json)
     return 0 if result.ok else 1
+
+
+def _target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="", metavar="WHAT",
+                        help="what serves: this checkout's hub (default), 'floor' (a bare "
+                             "websockets server with aiosqlite, bench/floor.py) or the path of "
+                             "another checkout (e.g. a `git worktree` of main)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                              "record it with py-spy during the timed run (.svg flamegraph, "
                              ".json speedscope, else collapsed stacks)")
     _common(fanout)
+    _target(fanout)
     fanout.set_defaults(func=_fanout)
 
     connections = commands.add_parser("connections", help="idle sockets: memory and open time")
@@ -156,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     connections.add_argument("--profile", metavar="FILE",
                              help="profile the hub while the sockets open (as for fanout)")
     _common(connections)
+    _target(connections)
     connections.set_defaults(func=_connections)
 
     throughput = commands.add_parser("throughput", help="persisted commands per second")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 
 import httpx
+import jwt
 
 PASSWORD = "Bench-pass-42"
 
@@ -43,3 +45,16 @@ async def register_users(base_url: str, count: int, concurrency: int = 32) -> li
             return Account(username, data["user"]["id"], data["access_token"])
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def mint_accounts(secret: str, count: int) -> list[Account]:
+    """``count`` users known only by their tokens, signed with ``secret`` (for the floor)."""
+    run = uuid.uuid4().hex[:8]
+    now = int(time.time())
+    accounts = []
+    for index in range(count):
+        user_id = f"u{run}-{index}"
+        token = jwt.encode({"sub": user_id, "sid": user_id, "typ": "access", "iat": now,
+                            "exp": now + 3600}, secret, algorithm="HS256")
+        accounts.append(Account(f"b{run}-{index}", user_id, token))
+    return accounts

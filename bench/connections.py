@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.accounts import register_users
 from bench.devices import open_devices
 from bench.hubproc import HubOptions, HubProcess, raise_fd_limit, running_hub
 from bench.profiling import Profiler, is_cprofile
@@ -44,6 +43,7 @@ class ConnectionsConfig:
     hub_args: tuple[str, ...] = ()
     profile: str | None = None  # profile the hub while the sockets open (see bench.profiling)
     data_dir: str | None = None
+    target: str = ""  # "" this checkout's hub, "floor", or another checkout's path
 
 
 @dataclass
@@ -132,7 +132,8 @@ async def run_connections(config: ConnectionsConfig) -> ConnectionsResult:
     limit = check_fd_limit(config.count)
     options = HubOptions(config.database_url, config.redis_url, config.workers,
                          tuple(config.hub_args),
-                         config.profile if is_cprofile(config.profile) else None)
+                         config.profile if is_cprofile(config.profile) else None,
+                         config.target)
     with contextlib.ExitStack() as stack:
         data_dir = (Path(config.data_dir) if config.data_dir else
                     Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))))
@@ -145,7 +146,7 @@ async def _measure(config: ConnectionsConfig, hub: HubProcess, options: HubOptio
                    limit: int) -> ConnectionsResult:
     users = math.ceil(config.count / config.devices)
     t0 = time.perf_counter()
-    accounts = await register_users(hub.url, users)
+    accounts = await hub.accounts(users)
     register_s = time.perf_counter() - t0
     await asyncio.sleep(1.0)  # let the hub finish what registration left behind
     before = hub.memory_kib()

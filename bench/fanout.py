@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import metrics
-from bench.accounts import register_users
 from bench.devices import open_devices
 from bench.hubproc import HubOptions, running_hub
 from bench.metrics import HubMetrics
@@ -48,6 +47,7 @@ class FanoutConfig:
     # other name is py-spy during the timed run (.svg flamegraph, .json speedscope, else raw).
     profile: str | None = None
     data_dir: str | None = None
+    target: str = ""  # "" this checkout's hub, "floor", or another checkout's path
 
 
 @dataclass
@@ -145,7 +145,7 @@ async def run_fanout(config: FanoutConfig) -> FanoutResult:
     """Start a hub, run the fan-out benchmark against it, stop it; return what was measured."""
     cprofile = config.profile if is_cprofile(config.profile) else None
     options = HubOptions(config.database_url, config.redis_url, config.workers,
-                         tuple(config.hub_args), cprofile)
+                         tuple(config.hub_args), cprofile, config.target)
     with contextlib.ExitStack() as stack:
         data_dir = (Path(config.data_dir) if config.data_dir else
                     Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))))
@@ -156,7 +156,7 @@ async def run_fanout(config: FanoutConfig) -> FanoutResult:
 
 async def _measure(config: FanoutConfig, hub: Any, options: HubOptions) -> FanoutResult:
     t0 = time.perf_counter()
-    accounts = await register_users(hub.url, config.users)
+    accounts = await hub.accounts(config.users)
     register_s = time.perf_counter() - t0
     tally = Tally()
 

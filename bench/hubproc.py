@@ -25,8 +25,11 @@ from pathlib import Path
 import httpx
 
 from bench import postgres
+from bench.accounts import Account, mint_accounts, register_users
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+FLOOR = "floor"
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 def raise_fd_limit() -> int:
@@ -55,10 +58,19 @@ class HubOptions:
     workers: int = 1
     extra_args: Sequence[str] = ()
     cprofile: str | None = None  # write a cProfile of the hub (one process) to this file
+    # What serves: "" this checkout's hub, "floor" the bare websockets peer (bench.floor), or
+    # the path of another checkout whose hub to run (with this interpreter).
+    target: str = ""
 
     @property
     def label(self) -> str:
         """A short name of the setup for tables."""
+        if self.target == FLOOR:
+            return "floor: bare websockets + aiosqlite, 1 process"
+        where = f" [{self.target}]" if self.target else ""
+        return self._setup() + where
+
+    def _setup(self) -> str:
         db = "PostgreSQL" if self.database_url.startswith("postgres") else "SQLite"
         broker = "Redis" if self.redis_url else "memory"
         return f"{db}, {broker} broker, {self.workers} process{'es' if self.workers > 1 else ''}"
@@ -173,6 +185,15 @@ class HubProcess:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    def root(self) -> Path:
+        """The checkout whose code serves."""
+        target = self.options.target
+        return Path(target).resolve() if target and target != FLOOR else _ROOT
+
+    async def accounts(self, count: int) -> list[Account]:
+        """``count`` users with access tokens, registered over REST."""
+        return await register_users(self.url, count)
+
     def command(self) -> list[str]:
         opts = self.options
         args = [
@@ -202,7 +223,7 @@ class HubProcess:
         self.log_path = self.data_dir / "hub.log"
         log = self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TODOHUB_")}
-        root = Path(__file__).resolve().parent.parent
+        root = self.root()
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -261,6 +282,31 @@ class HubProcess:
         self.process = process  # keep pid and returncode readable
 
 
+@dataclass
+class FloorProcess(HubProcess):
+    """The floor (bench.floor) in place of a hub: same start, stop and readings."""
+
+    secret: str = field(default_factory=lambda: uuid.uuid4().hex * 2)
+
+    async def accounts(self, count: int) -> list[Account]:
+        """``count`` users with tokens signed by the floor's secret (it has no REST)."""
+        return mint_accounts(self.secret, count)
+
+    def command(self) -> list[str]:
+        return [sys.executable,
+                *(["-m", "cProfile", "-o", self.options.cprofile] if self.options.cprofile
+                  else []),
+                "-m", "bench.floor", "--host", self.host, "--port", str(self.port),
+                "--data-dir", str(self.data_dir), "--secret", self.secret]
+
+
+def hub_process(options: HubOptions, data_dir: Path, port: int) -> HubProcess:
+    """The process that serves ``options.target`` (not started)."""
+    if options.target == FLOOR:
+        return FloorProcess(options, data_dir, port)
+    return HubProcess(options, data_dir, port)
+
+
 @contextlib.asynccontextmanager
 async def running_hub(options: HubOptions, data_dir: Path) -> AsyncIterator[HubProcess]:
     """A hub on a free port with a fresh database (a new PostgreSQL database when asked for
@@ -271,7 +317,7 @@ async def running_hub(options: HubOptions, data_dir: Path) -> AsyncIterator[HubP
         created = f"todohub_bench_{uuid.uuid4().hex[:12]}"
         database_url = await postgres.create_database(database_url, created)
         options = dataclasses.replace(options, database_url=database_url)
-    hub = HubProcess(options, data_dir, free_port())
+    hub = hub_process(options, data_dir, free_port())
     try:
         await hub.start()
         yield hub
