@@ -1,4 +1,4 @@
-"""``python -m bench fanout|connections|throughput|sharing``: run a benchmark, print what it
+"""``python -m bench fanout|connections|throughput|sharing|storm|hellos|compare``: run a benchmark, print what it
 measured."""
 
 from __future__ import annotations
@@ -99,6 +99,14 @@ def _sharing(args: argparse.Namespace) -> int:
     result = _run(lambda: run_sharing(config))
     _print(result, args.json)
     return 0 if result.ok else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from bench.compare import compare
+
+    report = compare(args.a, args.b, args.benchmark, args.options, args.rounds)
+    print(report)
+    return 0 if "FAILED" not in report else 1
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -205,6 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     sharing.add_argument("--workers", type=int, default=1, help="hub processes (needs --redis)")
     _common(sharing)
     sharing.set_defaults(func=_sharing)
+
+    comparing = commands.add_parser(
+        "compare", help="one benchmark against two servers, alternating, with the ratio")
+    comparing.add_argument("--a", required=True, metavar="TARGET",
+                           help="'.' (this checkout), 'floor', or another checkout's path")
+    comparing.add_argument("--b", required=True, metavar="TARGET")
+    comparing.add_argument("--rounds", type=int, default=2, help="runs per side")
+    comparing.add_argument("benchmark", help="fanout, connections, storm or hellos")
+    comparing.add_argument("options", nargs=argparse.REMAINDER,
+                           help="the benchmark's own options")
+    comparing.set_defaults(func=_compare)
 
     args = parser.parse_args(argv)
     code: int = args.func(args)

@@ -1,0 +1,99 @@
+"""Compare: one benchmark against two servers in one run, alternating A, B, A, B, ..., so that
+the noise of a shared machine falls on both; prints each side's median and the ratio B / A.
+
+``python -m bench compare --a <target> --b <target> [--rounds N] <benchmark> [its options]``
+where a target is ``.`` (this checkout's hub), ``floor`` (bench/floor.py) or the path of
+another checkout (e.g. ``git worktree add --detach /tmp/main-hub main``). Each run is its own
+``python -m bench <benchmark> --target <target> --json`` process.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The figures each benchmark is judged by: (label, dotted path in its JSON, lower is better).
+FIGURES: dict[str, list[tuple[str, str, bool]]] = {
+    "fanout": [("fan-out p50 ms", "latency.p50", True), ("fan-out p99 ms", "latency.p99", True),
+               ("ack p99 ms", "ack_latency.p99", True), ("hub CPU cores", "hub_cpu_cores", True),
+               ("hub peak MiB", "hub_peak_memory_kib", True)],
+    "connections": [("sockets/s", "open_rate", False), ("KiB per socket", "per_socket_kib", True),
+                    ("hub CPU s to open", "hub_open_cpu_s", True)],
+    "storm": [("s to all synced", "all_synced_s", True), ("per-socket p99 ms", "hello.p99", True),
+              ("sockets/s", "rate", False)],
+    "hellos": [("sockets/s", "rate", False), ("hello p99 ms", "hello.p99", True),
+               ("hub CPU ms per hello", "cpu_ms_per_hello", True)],
+}
+
+
+@dataclass
+class Side:
+    """One server's runs."""
+
+    target: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def median(self, path: str) -> float:
+        values = [v for r in self.results if (v := _get(r, path)) is not None]
+        return statistics.median(values) if values else float("nan")
+
+
+def _get(data: dict[str, Any], path: str) -> float | None:
+    value: Any = data
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _target_arg(target: str) -> str:
+    return "" if target in (".", "") else target
+
+
+def _run_one(benchmark: str, options: Sequence[str], target: str) -> dict[str, Any] | str:
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "bench", benchmark, *options, "--json",
+               "--target", _target_arg(target)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        return f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-400:]}"
+    return result
+
+
+def compare(a: str, b: str, benchmark: str, options: Sequence[str], rounds: int) -> str:
+    """Run ``benchmark`` ``rounds`` times on each side, alternating; the report."""
+    if benchmark not in FIGURES:
+        raise SystemExit(f"bench compare: no figures for {benchmark!r}; one of "
+                         f"{', '.join(FIGURES)}")
+    sides = [Side(a), Side(b)]
+    for round_ in range(rounds):
+        for side in sides if round_ % 2 == 0 else reversed(sides):
+            outcome = _run_one(benchmark, options, side.target)
+            if isinstance(outcome, str):
+                side.failures.append(outcome)
+            else:
+                side.results.append(outcome)
+                if not outcome.get("ok", True):
+                    side.failures.append("a run reported FAILED (lost, repeated or errors)")
+            print(f"  round {round_ + 1}: {side.target or '.'} done", file=sys.stderr)
+    lines = [f"compare {benchmark} {' '.join(options)} ({rounds} rounds, alternating; "
+             f"medians)", f"  {'figure':<22} {'A ' + a:>24} {'B ' + b:>24} {'B / A':>8}"]
+    for label, path, _lower in FIGURES[benchmark]:
+        va, vb = sides[0].median(path), sides[1].median(path)
+        ratio = vb / va if va else float("nan")
+        lines.append(f"  {label:<22} {va:>24.2f} {vb:>24.2f} {ratio:>8.2f}")
+    for side, name in zip(sides, "AB", strict=True):
+        ok = len(side.results) == rounds and not side.failures
+        lines.append(f"  {name} correctness       {'OK' if ok else 'FAILED'}"
+                     + "".join(f"\n    {f}" for f in side.failures))
+    return "\n".join(lines)
