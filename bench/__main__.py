@@ -1,5 +1,5 @@
-"""``python -m bench fanout|connections|throughput|sharing|storm|hellos|compare``: run a benchmark, print what it
-measured."""
+"""``python -m bench fanout|connections|throughput|sharing|storm|hellos|compare``: run a
+benchmark, print what it measured."""
 
 from __future__ import annotations
 
@@ -97,6 +97,34 @@ def _sharing(args: argparse.Namespace) -> int:
         hub_args=_hub_args(args.hub_arg), data_dir=args.data_dir,
     )
     result = _run(lambda: run_sharing(config))
+    _print(result, args.json)
+    return 0 if result.ok else 1
+
+
+def _storm(args: argparse.Namespace) -> int:
+    from bench.storm import StormConfig, run_storm
+
+    config = StormConfig(
+        count=args.count, devices=args.devices, missed=args.missed,
+        concurrency=args.concurrency, source_addresses=args.source_addresses,
+        database_url=args.database or "", redis_url=args.redis or "", workers=args.workers,
+        hub_args=_hub_args(args.hub_arg), data_dir=args.data_dir, target=args.target,
+    )
+    result = _run(lambda: run_storm(config))
+    _print(result, args.json)
+    return 0 if result.ok else 1
+
+
+def _hellos(args: argparse.Namespace) -> int:
+    from bench.storm import HellosConfig, run_hellos
+
+    config = HellosConfig(
+        count=args.count, devices=args.devices, mode=args.mode, todos=args.todos,
+        concurrency=args.concurrency, source_addresses=args.source_addresses,
+        database_url=args.database or "", redis_url=args.redis or "", workers=args.workers,
+        hub_args=_hub_args(args.hub_arg), data_dir=args.data_dir, target=args.target,
+    )
+    result = _run(lambda: run_hellos(config))
     _print(result, args.json)
     return 0 if result.ok else 1
 
@@ -213,6 +241,32 @@ def main(argv: list[str] | None = None) -> int:
     sharing.add_argument("--workers", type=int, default=1, help="hub processes (needs --redis)")
     _common(sharing)
     sharing.set_defaults(func=_sharing)
+
+    storm = commands.add_parser(
+        "storm", help="a restart: every socket reconnects at once with its since")
+    storm.add_argument("--count", type=int, default=2000, help="sockets")
+    storm.add_argument("--devices", type=int, default=2, help="sockets per user")
+    storm.add_argument("--missed", type=int, default=2,
+                       help="creates each user makes while its other devices are away")
+    storm.add_argument("--concurrency", type=int, default=100000,
+                       help="reconnects in flight at once (default: all)")
+    hellos = commands.add_parser("hellos", help="hello-to-synced rate")
+    hellos.add_argument("--count", type=int, default=2000, help="sockets")
+    hellos.add_argument("--devices", type=int, default=2, help="sockets per user")
+    hellos.add_argument("--mode", default="since",
+                        help="since (resume one change behind) or snapshot (since null)")
+    hellos.add_argument("--todos", type=int, default=50, help="todos per user (snapshot)")
+    hellos.add_argument("--concurrency", type=int, default=50, help="hellos in flight at once")
+    for parser_ in (storm, hellos):
+        parser_.add_argument("--source-addresses", type=int, default=1,
+                             help="spread client sockets over 127.0.0.2.. (ephemeral ports)")
+        parser_.add_argument("--database", metavar="URL", help="PostgreSQL server")
+        parser_.add_argument("--redis", metavar="URL", help="Redis broker")
+        parser_.add_argument("--workers", type=int, default=1)
+        _common(parser_)
+        _target(parser_)
+    storm.set_defaults(func=_storm)
+    hellos.set_defaults(func=_hellos)
 
     comparing = commands.add_parser(
         "compare", help="one benchmark against two servers, alternating, with the ratio")

@@ -24,6 +24,7 @@ class Device:
         self.name = f"d{index}"
         self.sock: BenchSocket | None = None
         self.synced: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.since: int | None = None  # the hello's since
         self.errors: dict[str, int] = {}
 
     def on_text(self, text: str, now_ns: int) -> None:
@@ -52,16 +53,17 @@ class Device:
         self.sock.send(text)
 
 
-async def _open(
+async def open_device(
     device: Device, host: str, port: int, local_addr: tuple[str, int] | None, deflate: bool,
     timeout: float,
 ) -> None:
+    """Connect ``device``, say hello and wait for its ``synced``."""
     url = f"ws://{host}:{port}/ws"
     sock = await BenchSocket.connect(url, device.on_text, host, port, local_addr, deflate,
                                      timeout)
     device.sock = sock
     sock.send(json.dumps({"type": "hello", "protocol": 1, "token": device.account.token,
-                          "device": device.name, "since": None}))
+                          "device": device.name, "since": device.since}))
     try:
         await asyncio.wait_for(asyncio.shield(device.synced), timeout)
     except TimeoutError:
@@ -93,7 +95,7 @@ async def open_devices(
 
     async def one(position: int, device: Device) -> None:
         async with gate:
-            await _open(device, host, port, source_address(position, source_addresses),
+            await open_device(device, host, port, source_address(position, source_addresses),
                         deflate, timeout)
 
     try:

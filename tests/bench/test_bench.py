@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.compare import compare
 from bench.connections import ConnectionsConfig, run_connections
 from bench.fanout import FanoutConfig, run_fanout
 from bench.sharing import SharingConfig, run_sharing
+from bench.storm import HellosConfig, StormConfig, run_hellos, run_storm
 from bench.throughput import ThroughputConfig, run_throughput
 from tests.conftest import skip_or_fail
 from tests.services import PG_ADMIN_URL, postgres_problem
@@ -102,3 +104,59 @@ async def test_sharing_delivers_every_write_to_every_member_device(tmp_path: Pat
         assert run.deliveries_lost == run.deliveries_repeated == run.out_of_order == 0
         assert run.last_device.count == 30 and not run.errors
     assert result.ok
+
+
+async def test_storm_brings_every_device_back_with_exactly_what_it_missed(
+        tmp_path: Path) -> None:
+    """20 sockets, the hub restarted while 10 were away and 2 creates each were made: all 20
+    reconnect at once and get exactly the changes after their since, once, in order."""
+    config = StormConfig(count=20, devices=2, missed=2, data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_storm(config)
+    assert result.synced == result.sockets == 20, result.report()
+    assert result.errors == []
+    assert result.changes_expected == result.changes_received == 10 * 2
+    assert result.repeated == result.out_of_order == result.behind == 0
+    assert result.ok
+
+
+@pytest.mark.parametrize("mode", ["since", "snapshot"])
+async def test_hellos_give_each_device_what_its_since_asks_for(tmp_path: Path,
+                                                               mode: str) -> None:
+    """12 devices resuming one change behind, or taking a snapshot of 5 todos: all synced,
+    each with its one change or its whole snapshot."""
+    config = HellosConfig(count=12, devices=2, mode=mode, todos=5, concurrency=4,
+                          data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_hellos(config)
+    assert result.synced == 12 and result.errors == [], result.report()
+    assert result.wrong == 0
+    assert result.ok
+
+
+async def test_floor_serves_the_fanout_benchmark(tmp_path: Path) -> None:
+    """The floor peer speaks enough of the protocol for fan-out: every create acked and its
+    change delivered once, in order, to both devices."""
+    config = FanoutConfig(users=3, devices=2, rate=30, duration=1, warmup=0, drain=10,
+                          data_dir=str(tmp_path), target="floor")
+    async with asyncio.timeout(DEADLINE):
+        result = await run_fanout(config)
+    assert result.commands_acked == 30 and result.deliveries_received == 30, result.report()
+    assert result.ok
+
+
+async def test_floor_serves_the_storm(tmp_path: Path) -> None:
+    """The floor keeps its log across a restart and replays what each device missed."""
+    config = StormConfig(count=10, devices=2, missed=1, data_dir=str(tmp_path),
+                         target="floor")
+    async with asyncio.timeout(DEADLINE):
+        result = await run_storm(config)
+    assert result.changes_received == result.changes_expected == 5, result.report()
+    assert result.ok
+
+
+def test_compare_runs_both_sides_and_prints_the_ratio() -> None:
+    """compare runs the benchmark once on each side and reports both as correct."""
+    report = compare("floor", ".", "connections", ["--count", "10", "--hold", "0"], rounds=1)
+    assert "B / A" in report and "sockets/s" in report
+    assert report.count("correctness       OK") == 2, report
