@@ -7,6 +7,8 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
+
 from tests.client import Device, register
 from tests.servers import RunningHub
 
@@ -220,4 +222,73 @@ async def test_invalid_utf8_closes_1007_with_one_line(hub: RunningHub) -> None:
                 await asyncio.sleep(0.01)
         lines = hub.log.lines()[before:]
         assert len(lines) == 1 and "Traceback" not in lines[0], lines
+    assert hub.log.tracebacks() == []
+
+
+def _surrogate_body(template: str) -> bytes:
+    """A JSON body whose ``%s`` is a string with a lone surrogate, escaped as JSON does."""
+    return (template % '"a\\ud800b"').encode()
+
+
+async def test_rest_refuses_odd_input_with_the_error_body(hub: RunningHub) -> None:
+    """Non-ASCII digits, times out of range in UTC, numbers beyond a float, a batch op type
+    that is a list, deep nesting, text that is not valid Unicode and raw bytes that are not
+    UTF-8 answer a 4xx with the contract's error body; nothing answers 500 or logs a bug."""
+    tokens = await register(hub)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}",
+               "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=hub.url, headers=headers, timeout=10) as http:
+        todo = (await http.post("/api/todos", json={"title": "base"})).json()
+        path = f"/api/todos/{todo['id']}"
+        requests: list[tuple[str, str, dict[str, Any]]] = [
+            ("GET", "/api/todos?page=%C2%B2", {}),
+            ("GET", "/api/todos?per_page=%E2%91%A0", {}),
+            ("GET", "/api/todos?page=%D9%A1", {}),
+            ("GET", "/api/todos?page=1_0", {}),
+            ("GET", "/api/todos?page=" + "9" * 5000, {}),
+            ("GET", "/api/todos?due_before=9999-12-31T23:59:59-05:00", {}),
+            ("GET", "/api/todos?due_after=0001-01-01T00:00:00%2B05:00", {}),
+            ("GET", "/api/todos?q=a%00b", {}),
+            ("GET", "/api/todos?tag=a%00b", {}),
+            ("GET", "/api/changes?since=%C2%B2", {}),
+            ("GET", "/api/changes?limit=%E2%91%A0", {}),
+            ("GET", "/api/changes?wait=%C2%B2", {}),
+            ("PATCH", path, {"headers": {"If-Match": "²".encode("latin-1")},
+                              "json": {"title": "x"}}),
+            ("DELETE", path, {"headers": {"If-Match": "9" * 40}}),
+            ("POST", "/api/todos", {"headers": {"Idempotency-Key": b"\xff" * 65},
+                                    "json": {"title": "x"}}),
+            ("POST", "/api/todos", {"json": {"title": "x", "order": 10**400}}),
+            ("POST", "/api/todos", {"content": b'{"title":"x","order":1e400}'}),
+            ("POST", "/api/todos", {"json": {"title": "x",
+                                             "due_at": "9999-12-31T23:59:59-05:00"}}),
+            ("POST", "/api/todos", {"content": _surrogate_body('{"title":%s}')}),
+            ("POST", "/api/todos", {"content": _surrogate_body('{"title":"x","tags":[%s]}')}),
+            ("POST", "/api/todos", {"content": _surrogate_body('{%s:1}')}),
+            ("POST", "/api/todos", {"content": b'{"title":"a\xed\xa0\x80b"}'}),
+            ("POST", "/api/todos", {"content": b'{"title":"\xff"}'}),
+            ("POST", "/api/todos", {"content": b"[" * 5000 + b"]" * 5000}),
+            ("POST", "/api/todos", {"content": b'{"title":"x","tags":' + b"[" * 40
+                                    + b"]" * 40 + b"}"}),
+            ("PATCH", path, {"content": _surrogate_body('{"description":%s}')}),
+            ("POST", "/api/todos/batch", {"json": {"ops": [{"type": ["create"],
+                                                           "todo": {"title": "x"}}]}}),
+            ("POST", "/api/todos/batch", {"json": {"ops": [{"type": {"a": 1}}]}}),
+            ("POST", "/api/todos/batch", {"content": _surrogate_body(
+                '{"ops":[{"type":"create","todo":{"title":%s}}]}')}),
+            ("POST", "/api/auth/register", {"content": _surrogate_body(
+                '{"username":%s,"password":"Correct-horse-1"}')}),
+            ("POST", "/api/auth/login", {"content": _surrogate_body(
+                '{"username":"x","password":%s}')}),
+            ("GET", "/api/todos/%ED%A0%80", {}),
+        ]
+        for method, url, options in requests:
+            answer = await http.request(method, url, **options)
+            assert 400 <= answer.status_code < 500, (method, url, answer.status_code,
+                                                     answer.text)
+            error = answer.json()["error"]
+            assert error["code"] in ("bad_request", "validation", "not_found"), (url, error)
+            assert isinstance(error["message"], str)
+        listing = (await http.get("/api/todos")).json()
+        assert [item["title"] for item in listing["items"]] == ["base"]
     assert hub.log.tracebacks() == []
