@@ -100,8 +100,10 @@ async def answer_to(device: Device, op_id: str, timeout: float = 15) -> dict[str
 
 @pytest.fixture
 async def arena(hub_factory: Callable[..., RunningHub]) -> AsyncIterator[Arena]:
-    """A hub without a command rate limit (examples arrive faster than a person types)."""
-    hub = hub_factory(command_rate=0)
+    """A hub without a command rate limit (examples arrive faster than a person types) and
+    without keep-alive pings: uvicorn draws their payloads from the global ``random``, which
+    Hypothesis watches during a draw and reports as a strategy using randomness."""
+    hub = hub_factory(command_rate=0, ping_interval=0)
     attacker_tokens, bystander_tokens = await register(hub), await register(hub)
     token = str(attacker_tokens["access_token"])
     attacker = await Device.connect(hub, token, "fuzz")

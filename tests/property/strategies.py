@@ -104,13 +104,11 @@ deep = st.builds(_deep, st.sampled_from([8, 31, 33, 100, 999, 5000, 20000]),
                  st.sampled_from(["list", "dict"]))
 leaves = st.one_of(st.none(), st.booleans(), numbers, edge_text,
                    st.builds(RawBytes, st.sampled_from([b"\xff", b"\xed\xa0\x80", b"a\xc3"])))
-hostile = st.one_of(
-    leaves,
-    deep,
-    st.recursive(leaves, lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(edge_text, children, max_size=4)), max_leaves=8),
-)
+# Two levels of containers (deeper nesting is what ``deep`` is for).
+_shallow = st.one_of(leaves, st.lists(leaves, max_size=3),
+                     st.dictionaries(edge_text, leaves, max_size=3))
+hostile = st.one_of(leaves, deep, st.lists(_shallow, max_size=3),
+                    st.dictionaries(edge_text, _shallow, max_size=3))
 UNKNOWN_FIELDS = st.dictionaries(
     st.one_of(st.sampled_from(["colour", "id", "type", "__proto__", "\ud800"]), any_text),
     hostile, max_size=2)
