@@ -19,7 +19,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.client import Device, bearer, register
+from tests.conftest import skip_or_fail
 from tests.servers import RunningHub
+from tests.services import create_database, database_url, drop_database, postgres_problem
 
 _COMMON: dict[str, Any] = {
     "deadline": None,
@@ -98,12 +100,29 @@ async def answer_to(device: Device, op_id: str, timeout: float = 15) -> dict[str
             await device._arrived.wait()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The hub's database URL: SQLite in its data folder, or a PostgreSQL database of its
+    own (dropped after the test), whose text rules are stricter (no U+0000)."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    problem = await postgres_problem()
+    if problem is not None:
+        skip_or_fail(problem)
+    name = await create_database()
+    try:
+        yield database_url(name)
+    finally:
+        await drop_database(name)
+
+
 @pytest.fixture
-async def arena(hub_factory: Callable[..., RunningHub]) -> AsyncIterator[Arena]:
+async def arena(hub_factory: Callable[..., RunningHub], database: str) -> AsyncIterator[Arena]:
     """A hub without a command rate limit (examples arrive faster than a person types) and
     without keep-alive pings: uvicorn draws their payloads from the global ``random``, which
     Hypothesis watches during a draw and reports as a strategy using randomness."""
-    hub = hub_factory(command_rate=0, ping_interval=0)
+    hub = hub_factory(command_rate=0, ping_interval=0, database_url=database)
     attacker_tokens, bystander_tokens = await register(hub), await register(hub)
     token = str(attacker_tokens["access_token"])
     attacker = await Device.connect(hub, token, "fuzz")

@@ -140,7 +140,7 @@ def todo_fields(known_ids: list[str]) -> dict[str, st.SearchStrategy[Any]]:
     }
 
 
-def _maybe_hostile(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def maybe_hostile(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(valid, valid, hostile)
 
 
@@ -151,14 +151,14 @@ def _fields_of(model: type[Any], valid: dict[str, st.SearchStrategy[Any]]
     missing = set(names) - set(valid)
     assert not missing, f"no valid values for {model.__name__} fields {sorted(missing)}"
     return st.fixed_dictionaries({}, optional={
-        name: _maybe_hostile(valid[name]) for name in names}).flatmap(
+        name: maybe_hostile(valid[name]) for name in names}).flatmap(
         lambda fields: UNKNOWN_FIELDS.map(lambda extra: {**extra, **fields})
         | st.just(fields))
 
 
 def todo_body(model: type[Any], known_ids: list[str]) -> st.SearchStrategy[Any]:
     """A todo (TodoIn) or patch (TodoPatch) object, or something else in its place."""
-    return _maybe_hostile(_fields_of(model, todo_fields(known_ids)))
+    return maybe_hostile(_fields_of(model, todo_fields(known_ids)))
 
 
 def op_values(known_ids: list[str]) -> dict[str, st.SearchStrategy[Any]]:
@@ -179,9 +179,9 @@ def operation(known_ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
     def of(kind: str, model: type[Any]) -> st.SearchStrategy[dict[str, Any]]:
         fields = {name: values[name] for name in model.model_fields if name != "type"}
-        kind_value = _maybe_hostile(st.just(kind))
+        kind_value = maybe_hostile(st.just(kind))
         return st.fixed_dictionaries({"type": kind_value}, optional={
-            name: _maybe_hostile(v) for name, v in fields.items()})
+            name: maybe_hostile(v) for name, v in fields.items()})
 
     return st.one_of(*(of(kind, model) for kind, model in types.OP_MODELS.items()))
 
@@ -193,7 +193,7 @@ def command(known_ids: list[str], max_batch: int) -> st.SearchStrategy[dict[str,
     """A create, update, delete or batch frame (valid or not in any field)."""
     batch = st.fixed_dictionaries({"type": st.just("batch")}, optional={
         "id": op_ids,
-        "ops": _maybe_hostile(st.lists(_maybe_hostile(operation(known_ids)), min_size=1,
+        "ops": maybe_hostile(st.lists(maybe_hostile(operation(known_ids)), min_size=1,
                                        max_size=min(max_batch, 6))),
     })
     single = operation(known_ids).flatmap(
@@ -205,7 +205,7 @@ def command(known_ids: list[str], max_batch: int) -> st.SearchStrategy[dict[str,
 def other_frame(token: str) -> st.SearchStrategy[Any]:
     """auth, ping, a second hello, unknown types and frames that are not objects."""
     auth = st.fixed_dictionaries({"type": st.just("auth")}, optional={
-        "token": _maybe_hostile(st.sampled_from([token, "garbage", ""]))})
+        "token": maybe_hostile(st.sampled_from([token, "garbage", ""]))})
     ping = st.fixed_dictionaries({"type": st.just("ping")}, optional={"id": op_ids})
     return st.one_of(auth, ping, hello(token), hostile,
                      st.fixed_dictionaries({"type": hostile}, optional={"id": op_ids}))
@@ -219,7 +219,7 @@ def hello(token: str) -> st.SearchStrategy[dict[str, Any]]:
         "device": st.text(min_size=1, max_size=64),
         "since": st.one_of(st.none(), st.integers(0, 10)),
     }
-    return st.fixed_dictionaries({"type": _maybe_hostile(st.just("hello"))}).flatmap(
+    return st.fixed_dictionaries({"type": maybe_hostile(st.just("hello"))}).flatmap(
         lambda head: _fields_of(protocol.Hello, valid).map(lambda rest: {**head, **rest}))
 
 
