@@ -142,18 +142,18 @@ def parse_hello(text: str | bytes) -> Hello:
     if data.get("type") != "hello":
         raise HubError(ErrorCode.BAD_REQUEST, f"expected hello, got {echo(data.get('type'))}")
     token, device, since = data.get("token"), data.get("device"), data.get("since")
-    if not _valid_text(token) or not token:
+    if not isinstance(token, str) or not token or not _valid_text(token):
         raise BadToken(ErrorCode.UNAUTHORIZED, "hello needs a token (a non-empty string)",
                        [{"field": "token", "reason": "required string"}])
     details = []
-    if not _valid_text(device) or not 1 <= len(device) <= 64:
+    if not isinstance(device, str) or not 1 <= len(device) <= 64 or not _valid_text(device):
         details.append({"field": "device", "reason": "must be text of 1-64 characters"})
     if since is not None and (isinstance(since, bool) or not isinstance(since, int)
                               or not 0 <= since <= MAX_INT):
         details.append({"field": "since", "reason": "must be a seq (integer >= 0) or null"})
     if details:
         raise HubError(ErrorCode.VALIDATION, "invalid hello", details)
-    return Hello(data.get("protocol"), token, device, since)  # type: ignore[arg-type]
+    return Hello(data.get("protocol"), token, str(device), since)
 
 
 def protocol_supported(value: Any) -> bool:

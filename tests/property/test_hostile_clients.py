@@ -13,6 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
+from storage import types
 from tests.client import Device
 from tests.property import strategies as gen
 from tests.property.conftest import CONTRACT_CODES, Arena, answer_to
@@ -129,8 +130,8 @@ def _requests(arena: Arena) -> st.SearchStrategy[tuple[str, str, dict[str, Any]]
                               text.encode("utf-8", "surrogatepass"), safe=""))
     headers = st.fixed_dictionaries({}, optional={"If-Match": _header_text,
                                                   "Idempotency-Key": _header_text})
-    body = gen.todo_body(gen.types.TodoIn, arena.known_ids)
-    patch = gen.todo_body(gen.types.TodoPatch, arena.known_ids)
+    body = gen.todo_body(types.TodoIn, arena.known_ids)
+    patch = gen.todo_body(types.TodoPatch, arena.known_ids)
     batch = st.one_of(
         st.fixed_dictionaries({"ops": st.lists(gen.operation(arena.known_ids), max_size=5)}),
         gen.hostile)
