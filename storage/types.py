@@ -284,7 +284,7 @@ def validation_details(error: ValidationError, prefix: str = "") -> list[dict[st
     for item in error.errors():
         loc = ".".join(shown(str(part)) for part in item["loc"]
                        if not str(part).startswith("function-"))
-        reason = item["msg"].removeprefix("Value error, ")
+        reason = shown(item["msg"].removeprefix("Value error, "))
         if item["type"] == "extra_forbidden":
             reason = "unknown field"
         elif item["type"] == "missing":
