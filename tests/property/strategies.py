@@ -204,9 +204,10 @@ def command(known_ids: list[str], max_batch: int) -> st.SearchStrategy[dict[str,
 
 def other_frame(token: str) -> st.SearchStrategy[Any]:
     """auth, ping, a second hello, unknown types and frames that are not objects."""
-    auth = st.fixed_dictionaries({"type": st.just("auth")}, optional={
-        "token": maybe_hostile(st.sampled_from([token, "garbage", ""]))})
-    ping = st.fixed_dictionaries({"type": st.just("ping")}, optional={"id": op_ids})
+    auth = _fields_of(protocol.Auth, {"token": st.sampled_from([token, "garbage", ""])}).map(
+        lambda fields: {"type": "auth", **fields})
+    ping = _fields_of(protocol.Ping, {}).flatmap(lambda fields: st.fixed_dictionaries(
+        {"type": st.just("ping")}, optional={"id": op_ids}).map(lambda f: {**fields, **f}))
     return st.one_of(auth, ping, hello(token), hostile,
                      st.fixed_dictionaries({"type": hostile}, optional={"id": op_ids}))
 
