@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import uuid
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,13 +17,15 @@ from auth.tokens import AccessClaims
 from hub.authn import authenticate, bearer_token
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
+from hub.protocol import load_json
 from storage.codec import dumps
 from storage.errors import CommandRejected
 from storage.lists import role_in
-from storage.types import Command
+from storage.types import MAX_INT, Command, TodoId, check_op_id, echo
 from storage.users import UserRecord
 
 REST_DEVICE = "rest"
+_UUID: TypeAdapter[str] = TypeAdapter(TodoId)  # a todo's or list's id: a UUID, as ASCII text
 
 
 class JSON(JSONResponse):
@@ -45,9 +47,10 @@ def error_response(exc: HubError) -> Response:
 
 
 async def json_body(request: Request, limit: int) -> Any:
-    """The request's JSON body, refused with 413 past ``limit`` bytes and 400 when malformed."""
+    """The request's JSON body, refused with 413 past ``limit`` bytes, 400 when it is not
+    UTF-8 JSON (or nested too deep) and 422 naming a string that is not valid text."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_whole_number(declared) and int(declared) > limit:
         raise HubError(ErrorCode.TOO_LARGE, f"body larger than {limit} bytes")
     raw = b""
     async for chunk in request.stream():
@@ -56,10 +59,24 @@ async def json_body(request: Request, limit: int) -> Any:
             raise HubError(ErrorCode.TOO_LARGE, f"body larger than {limit} bytes")
     if not raw:
         raise HubError(ErrorCode.BAD_REQUEST, "expected a JSON body, got nothing")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise HubError(ErrorCode.BAD_REQUEST, "expected a JSON body, got text that is not JSON")
+    return load_json(raw)
+
+
+def is_whole_number(text: str) -> bool:
+    """Whether ``text`` is ASCII digits only (``int()`` would also take ``" 4"``, ``"4_0"``
+    and other scripts' digits, and ``str.isdigit()`` takes ``"²"``, which ``int()`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
+def whole_number(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter or header in ``low..high``; 422 naming it otherwise."""
+    if raw is None:
+        return default
+    # Beyond 19 digits the value is out of every range here (and int() stays cheap).
+    if is_whole_number(raw) and len(raw) <= 19 and low <= int(raw) <= high:
+        return int(raw)
+    raise HubError(ErrorCode.VALIDATION, f"{name} must be a whole number {low}-{high}",
+                   [{"field": name, "reason": f"must be a whole number {low}-{high}"}])
 
 
 async def json_object(request: Request, limit: int) -> dict[str, Any]:
@@ -107,9 +124,10 @@ def operation_id(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 64:
-        raise HubError(ErrorCode.VALIDATION, "Idempotency-Key must be 1-64 characters",
-                       [{"field": "Idempotency-Key", "reason": "must be 1-64 characters"}])
+    reason = check_op_id(key)
+    if reason is not None:
+        raise HubError(ErrorCode.VALIDATION, f"Idempotency-Key {reason}",
+                       [{"field": "Idempotency-Key", "reason": reason}])
     return key
 
 
@@ -127,8 +145,9 @@ def if_match(request: Request) -> int | None:
     if raw is None:
         return None
     text = raw.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise HubError(ErrorCode.VALIDATION, f"If-Match must be a version number, got {raw!r}",
+    if not is_whole_number(text) or len(text) > 19 or int(text) > MAX_INT:
+        raise HubError(ErrorCode.VALIDATION,
+                       f"If-Match must be a version number, got {echo(raw)}",
                        [{"field": "If-Match", "reason": "must be a version number"}])
     return int(text)
 
@@ -155,18 +174,19 @@ def path_uuid(request: Request, name: str, what: str) -> str:
     """A UUID path parameter; anything else names nothing (404)."""
     raw = request.path_params[name]
     try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise HubError(ErrorCode.NOT_FOUND, f"no {what} with id {raw}") from None
+        return str(_UUID.validate_python(raw))
+    except ValidationError:
+        raise HubError(ErrorCode.NOT_FOUND, f"no {what} with id {echo(raw)}") from None
 
 
 def list_param(raw: str) -> str:
     """A list id given as a query parameter."""
     try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise HubError(ErrorCode.VALIDATION, f"invalid list_id: expected a UUID, got {raw!r}",
-                       [{"field": "list_id", "reason": "must be a UUID"}]) from None
+        return str(_UUID.validate_python(raw))
+    except ValidationError:
+        raise HubError(ErrorCode.VALIDATION, f"invalid list_id: expected a UUID, got "
+                       f"{echo(raw)}", [{"field": "list_id", "reason": "must be a UUID"}]
+                       ) from None
 
 
 async def visible_list(conn: AsyncConnection, user_id: str, list_id: str | None) -> None:

@@ -3,7 +3,6 @@ dispatcher, so live devices see them like any socket command."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -25,11 +24,19 @@ from hub.rest.common import (
     run_command,
     signed_in,
     visible_list,
+    whole_number,
 )
-from storage.clock import format_time, utcnow
+from storage.clock import parse_moment, utcnow
 from storage.errors import CommandRejected
 from storage.todos import SORT_KEYS, TodoQuery, get_todo, list_todos, stats
-from storage.types import BATCH_OPS, Command, parse_batch, parse_op
+from storage.types import (
+    BATCH_OPS,
+    Command,
+    parse_batch,
+    parse_op,
+    shown,
+    text_problem,
+)
 
 BODY_LIMIT = 1024 * 1024
 
@@ -55,7 +62,7 @@ async def create(request: Request) -> Response:
 async def read(request: Request) -> Response:
     """One todo."""
     user, _ = await signed_in(request)
-    todo_id = request.path_params["todo_id"]
+    todo_id = _todo_id(request)
     async with hub_of(request).db.read() as conn:
         todo = await get_todo(conn, user.id, todo_id)
     if todo is None:
@@ -123,7 +130,7 @@ def _query(request: Request) -> TodoQuery:
              "sort", "page", "per_page", "list_id", "assignee"}
     for name in params:
         if name not in known:
-            details.append({"field": name, "reason": "unknown query parameter"})
+            details.append({"field": shown(name), "reason": "unknown query parameter"})
     choice = {"status": ("pending", "in_progress", "completed", "cancelled"),
               "priority": ("low", "medium", "high", "urgent")}
     for name, allowed in choice.items():
@@ -139,29 +146,28 @@ def _query(request: Request) -> TodoQuery:
                 values[name] = _BOOL[params[name].lower()]
     for name in ("tag", "q", "assignee"):
         if name in params:
+            problem = text_problem(params[name])
+            if problem is not None:
+                details.append({"field": name, "reason": problem})
             values[name] = params[name]
     if "list_id" in params:
         values["list_id"] = list_param(params["list_id"])
     for name in ("due_before", "due_after"):
         if name in params:
             try:
-                moment = datetime.fromisoformat(params[name])
-                if moment.tzinfo is None:
-                    raise ValueError
-                values[name] = format_time(moment)
-            except ValueError:
-                details.append({"field": name, "reason": "must be ISO 8601 with a time zone"})
+                values[name] = parse_moment(params[name])
+            except ValueError as exc:
+                details.append({"field": name, "reason": str(exc)})
     sort = params.get("sort", "order")
     if sort.lstrip("-") not in SORT_KEYS:
         details.append({"field": "sort", "reason": f"must be one of {', '.join(SORT_KEYS)}, "
                         "with - for descending"})
     values["sort"] = sort
     for name, low, high, default in (("page", 1, 1_000_000, 1), ("per_page", 1, 100, 50)):
-        raw = params.get(name, str(default))
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            details.append({"field": name, "reason": f"must be a whole number {low}-{high}"})
-        else:
-            values[name] = int(raw)
+        try:
+            values[name] = whole_number(params.get(name), name, default, low, high)
+        except HubError as exc:
+            details += exc.details or []
     if details:
         raise HubError(ErrorCode.VALIDATION, f"invalid {details[0]['field']}: "
                        f"{details[0]['reason']}", details)
