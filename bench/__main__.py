@@ -123,6 +123,7 @@ def _hellos(args: argparse.Namespace) -> int:
         concurrency=args.concurrency, source_addresses=args.source_addresses,
         database_url=args.database or "", redis_url=args.redis or "", workers=args.workers,
         hub_args=_hub_args(args.hub_arg), data_dir=args.data_dir, target=args.target,
+        profile=args.profile,
     )
     result = _run(lambda: run_hellos(config))
     _print(result, args.json)
@@ -257,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="since (resume one change behind) or snapshot (since null)")
     hellos.add_argument("--todos", type=int, default=50, help="todos per user (snapshot)")
     hellos.add_argument("--concurrency", type=int, default=50, help="hellos in flight at once")
+    hellos.add_argument("--profile", metavar="FILE.prof",
+                        help="run the hub under cProfile (its whole life) and write FILE.prof")
     for parser_ in (storm, hellos):
         parser_.add_argument("--source-addresses", type=int, default=1,
                              help="spread client sockets over 127.0.0.2.. (ephemeral ports)")

@@ -270,6 +270,7 @@ class HellosConfig:
     hub_args: tuple[str, ...] = ()
     data_dir: str | None = None
     target: str = ""
+    profile: str | None = None  # write a cProfile of the hub's whole life to this file
 
 
 @dataclass
@@ -326,7 +327,7 @@ async def run_hellos(config: HellosConfig) -> HellosResult:
         raise SystemExit(f"bench hellos: --mode is since or snapshot, not {config.mode!r}")
     check_fd_limit(config.count)
     options = HubOptions(config.database_url, config.redis_url, config.workers,
-                         tuple(config.hub_args), None, config.target)
+                         tuple(config.hub_args), config.profile, config.target)
     with contextlib.ExitStack() as stack:
         data_dir = (Path(config.data_dir) if config.data_dir else
                     Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))))

@@ -187,7 +187,7 @@ class Session:
 
     async def _check_hello(self, hello: protocol.Hello) -> Any:
         try:
-            return await authenticate(self.hub.db, self.hub.issuer, hello.token)
+            return await self.hub.session_check.check(hello.token)
         except InvalidToken as exc:
             raise await self._refuse(CloseCode.UNAUTHORIZED, str(exc)) from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,33 @@ async def get_user(conn: AsyncConnection, user_id: str) -> UserRecord | None:
     """The user with this id, or None."""
     row = (await conn.execute(select(*_FIELDS).where(users.c.id == user_id))).first()
     return _record(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class SessionOwner:
+    """A session as a token check needs it: its user, whether it is revoked, and that user's
+    record (None when the user no longer exists)."""
+
+    user_id: str
+    revoked: bool
+    user: UserRecord | None
+
+
+async def session_owners(conn: AsyncConnection,
+                         session_ids: Collection[str]) -> dict[str, SessionOwner]:
+    """The sessions with these ids that exist, by id, each with its user's record: one
+    statement for many token checks."""
+    if not session_ids:
+        return {}
+    rows = await conn.execute(
+        select(sessions.c.id.label("session_id"), sessions.c.user_id.label("owner"),
+               sessions.c.revoked_at, *_FIELDS)
+        .select_from(sessions.outerjoin(users, users.c.id == sessions.c.user_id))
+        .where(sessions.c.id.in_(list(session_ids)))
+    )
+    return {row.session_id: SessionOwner(row.owner, row.revoked_at is not None,
+                                         _record(row) if row.id is not None else None)
+            for row in rows}
 
 
 async def find_login(conn: AsyncConnection, name: str) -> UserRecord | None:
