@@ -275,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         "compare", help="one benchmark against two servers, alternating, with the ratio")
     comparing.add_argument("--a", required=True, metavar="TARGET",
                            help="'.' (this checkout), 'floor', or another checkout's path")
-    comparing.add_argument("--b", required=True, metavar="TARGET")
+    comparing.add_argument("--b", required=True, metavar="TARGET", action="append",
+                           help="repeat to compare several against A")
     comparing.add_argument("--rounds", type=int, default=2, help="runs per side")
     comparing.add_argument("benchmark", help="fanout, connections, storm or hellos")
     comparing.add_argument("options", nargs=argparse.REMAINDER,

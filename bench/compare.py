@@ -70,12 +70,15 @@ def _run_one(benchmark: str, options: Sequence[str], target: str) -> dict[str, A
     return result
 
 
-def compare(a: str, b: str, benchmark: str, options: Sequence[str], rounds: int) -> str:
-    """Run ``benchmark`` ``rounds`` times on each side, alternating; the report."""
+def compare(a: str, b: str | Sequence[str], benchmark: str, options: Sequence[str],
+            rounds: int) -> str:
+    """Run ``benchmark`` ``rounds`` times on each side (A and one or more B), alternating;
+    the report, with each B's ratio to A."""
     if benchmark not in FIGURES:
         raise SystemExit(f"bench compare: no figures for {benchmark!r}; one of "
                          f"{', '.join(FIGURES)}")
-    sides = [Side(a), Side(b)]
+    others = [b] if isinstance(b, str) else list(b)
+    sides = [Side(a), *(Side(t) for t in others)]
     for round_ in range(rounds):
         for side in sides if round_ % 2 == 0 else reversed(sides):
             outcome = _run_one(benchmark, options, side.target)
@@ -86,14 +89,22 @@ def compare(a: str, b: str, benchmark: str, options: Sequence[str], rounds: int)
                 if not outcome.get("ok", True):
                     side.failures.append("a run reported FAILED (lost, repeated or errors)")
             print(f"  round {round_ + 1}: {side.target or '.'} done", file=sys.stderr)
+    names = ["A", *(f"B{i + 1}" if len(others) > 1 else "B" for i in range(len(others)))]
     lines = [f"compare {benchmark} {' '.join(options)} ({rounds} rounds, alternating; "
-             f"medians)", f"  {'figure':<22} {'A ' + a:>24} {'B ' + b:>24} {'B / A':>8}"]
+             f"medians)"]
+    for side, name in zip(sides, names, strict=True):
+        lines.append(f"  {name:<3} {side.target}")
+    lines.append(f"  {'figure':<22} {'A':>10}" + "".join(
+        f" {n:>10} {n + ' / A':>8}" for n in names[1:]))
     for label, path, _lower in FIGURES[benchmark]:
-        va, vb = sides[0].median(path), sides[1].median(path)
-        ratio = vb / va if va else float("nan")
-        lines.append(f"  {label:<22} {va:>24.2f} {vb:>24.2f} {ratio:>8.2f}")
-    for side, name in zip(sides, "AB", strict=True):
+        va = sides[0].median(path)
+        row = f"  {label:<22} {va:>10.2f}"
+        for side in sides[1:]:
+            vb = side.median(path)
+            row += f" {vb:>10.2f} {vb / va if va else float('nan'):>8.2f}"
+        lines.append(row)
+    for side, name in zip(sides, names, strict=True):
         ok = len(side.results) == rounds and not side.failures
-        lines.append(f"  {name} correctness       {'OK' if ok else 'FAILED'}"
+        lines.append(f"  {name:<3} correctness   {'OK' if ok else 'FAILED'}"
                      + "".join(f"\n    {f}" for f in side.failures))
     return "\n".join(lines)

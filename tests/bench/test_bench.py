@@ -159,4 +159,4 @@ def test_compare_runs_both_sides_and_prints_the_ratio() -> None:
     """compare runs the benchmark once on each side and reports both as correct."""
     report = compare("floor", ".", "connections", ["--count", "10", "--hold", "0"], rounds=1)
     assert "B / A" in report and "sockets/s" in report
-    assert report.count("correctness       OK") == 2, report
+    assert report.count("correctness   OK") == 2, report
