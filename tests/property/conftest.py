@@ -38,7 +38,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # What a hub may answer to anything a client sends; internal and unavailable mean a bug here.
 CONTRACT_CODES = {"bad_request", "validation", "not_found", "conflict", "too_large",
-                  "unauthorized"}
+                  "unauthorized", "forbidden"}
 
 
 @dataclass

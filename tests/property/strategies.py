@@ -137,7 +137,14 @@ def todo_fields(known_ids: list[str]) -> dict[str, st.SearchStrategy[Any]]:
         "due_at": st.one_of(st.none(), _time()),
         "tags": st.lists(st.text(min_size=1, max_size=50).filter(str.strip), max_size=10),
         "order": st.floats(allow_nan=False, allow_infinity=False),
+        "list_id": st.one_of(st.uuids().map(str), st.sampled_from(known_ids)),
+        "assignee": st.one_of(st.none(), st.uuids().map(str)),
     }
+
+
+def list_fields() -> dict[str, st.SearchStrategy[Any]]:
+    """A valid value for each field of a list (ListIn and ListPatch)."""
+    return {"id": st.uuids().map(str), "name": st.text(min_size=1, max_size=100).filter(str.strip)}
 
 
 def maybe_hostile(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -170,6 +177,9 @@ def op_values(known_ids: list[str]) -> dict[str, st.SearchStrategy[Any]]:
         "patch": todo_body(types.TodoPatch, known_ids),
         "todo_id": todo_id,
         "if_version": st.integers(0, 5),
+        "list": maybe_hostile(_fields_of(types.ListIn, list_fields())),
+        "list_patch": maybe_hostile(_fields_of(types.ListPatch, list_fields())),
+        "list_id": todo_id,
     }
 
 
@@ -178,7 +188,8 @@ def operation(known_ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     values = op_values(known_ids)
 
     def of(kind: str, model: type[Any]) -> st.SearchStrategy[dict[str, Any]]:
-        fields = {name: values[name] for name in model.model_fields if name != "type"}
+        fields = {name: values["list_patch" if name == "patch" and kind == "list_update"
+                              else name] for name in model.model_fields if name != "type"}
         kind_value = maybe_hostile(st.just(kind))
         return st.fixed_dictionaries({"type": kind_value}, optional={
             name: maybe_hostile(v) for name, v in fields.items()})

@@ -9,17 +9,24 @@ import pytest
 
 from storage import rules
 from storage.errors import CommandRejected
-from storage.rules import Loaded
+from storage.rules import Loaded, Scope
 from storage.types import Applied, Command, parse_op
 
 NOW = "2026-01-01T00:00:00.000Z"
+INBOX = "inbox-of-ann"
 
 
-def _todo(owner: str, todo_id: str, order: float) -> dict[str, Any]:
-    return {"user_id": owner, "id": todo_id, "title": "t", "description": None,
-            "status": "pending", "priority": "medium", "due_at": None, "tags": "[]",
-            "order": order, "created_at": NOW, "updated_at": NOW, "completed_at": None,
-            "version": 1}
+def _todo(list_id: str, todo_id: str, order: float) -> dict[str, Any]:
+    return {"id": todo_id, "list_id": list_id, "assignee": None, "title": "t",
+            "description": None, "status": "pending", "priority": "medium", "due_at": None,
+            "tags": "[]", "order": order, "created_at": NOW, "updated_at": NOW,
+            "completed_at": None, "version": 1}
+
+
+def _ann() -> Scope:
+    """ann and her inbox, as the scope reads give them."""
+    return Scope(roles={"ann": {INBOX: "owner"}}, inboxes={"ann": INBOX},
+                 members={INBOX: {"ann": "owner"}})
 
 
 def _apply(items: list[rules.Item], loaded: Loaded) -> tuple[list[rules.Outcome], Any]:
@@ -37,14 +44,17 @@ def test_a_create_after_deleting_the_top_goes_after_the_new_top() -> None:
     top = "00000000-0000-0000-0000-00000000000a"
     items = [("ann", Command("d", [_op({"type": "delete", "todo_id": top})]), "phone"),
              ("ann", Command("c", [_op({"type": "create", "todo": {"title": "x"}})]), "phone")]
-    needs = rules.needs(items)
-    assert needs.keyed_top_scopes == ["ann"] and needs.todo_ids == [top]
-    loaded = Loaded(seqs={"ann": 4}, stored={}, todos=[_todo("ann", top, 9.0)],
-                    tops={"ann": 2.0})
+    first = rules.needs(items)
+    assert first.inbox_tops == ["ann"] and first.todo_ids == [top]
+    scope, lists = rules.involved_lists(first, [(top, INBOX)], [("ann", INBOX, "owner", True)])
+    needs = rules.scoped(first, scope, [(INBOX, "ann", "owner")])
+    assert lists == [INBOX] and needs.keyed_top_scopes == [INBOX] and not needs.top_scopes
+    loaded = Loaded(seqs={"ann": 4}, stored={}, todos=[_todo(INBOX, top, 9.0)],
+                    tops={INBOX: 2.0}, scope=scope)
     (deleted, created), writes = _apply(items, loaded)
     assert isinstance(created, Applied) and created.answer["todo"]["order"] == 3.0
     assert created.answer["seq"] == 6 and [c.seq for c in created.changes] == [6]
-    assert writes["todo_delete"] == [{"user_id": "ann", "id": top}]
+    assert writes["todo_delete"] == [{"list_id": INBOX, "id": top}]
     assert writes["user_seq"] == [{"id": "ann", "seq": 6}]
 
 
@@ -55,7 +65,7 @@ def test_a_refused_batch_leaves_no_trace() -> None:
     batch = Command("b", [_op({"type": "create", "todo": {"title": "a"}}),
                           _op({"type": "delete", "todo_id": missing})], batch=True)
     plain = Command("p", [_op({"type": "create", "todo": {"title": "b"}})])
-    loaded = Loaded(seqs={"ann": 0}, stored={}, todos=[], tops={"ann": None})
+    loaded = Loaded(seqs={"ann": 0}, stored={}, todos=[], tops={INBOX: None}, scope=_ann())
     (refused, applied), writes = _apply([("ann", batch, "d"), ("ann", plain, "d")], loaded)
     assert isinstance(refused, CommandRejected) and refused.code == "not_found"
     assert refused.message.startswith("ops.1: ")
@@ -69,7 +79,7 @@ def test_an_operation_id_with_another_fingerprint_is_refused() -> None:
     another request's."""
     create = [_op({"type": "create", "todo": {"title": "a"}})]
     loaded = Loaded(seqs={"ann": 1}, stored={("ann", "k"): rules.StoredOp('{"seq":1}', "f1")},
-                    todos=[], tops={"ann": None})
+                    todos=[], tops={INBOX: None}, scope=_ann())
     outcomes, writes = _apply([("ann", Command("k", create), "d"),
                                ("ann", Command("k", create, fingerprint="f1"), "rest"),
                                ("ann", Command("k", create, fingerprint="f2"), "rest")], loaded)
@@ -86,7 +96,8 @@ def test_a_change_goes_to_every_recipient_with_their_own_seq(
     (the seam shared lists fill: View.recipients); the answer carries the author's seq."""
     monkeypatch.setattr(rules.View, "recipients", lambda self, scope: ["ann", "bob"])
     items = [("ann", Command("c", [_op({"type": "create", "todo": {"title": "x"}})]), "d")]
-    loaded = Loaded(seqs={"ann": 3, "bob": 10}, stored={}, todos=[], tops={"ann": None})
+    loaded = Loaded(seqs={"ann": 3, "bob": 10}, stored={}, todos=[], tops={INBOX: None},
+                    scope=_ann())
     (applied,), writes = _apply(items, loaded)
     assert isinstance(applied, Applied)
     assert [(c.user_id, c.seq) for c in applied.changes] == [("ann", 4), ("bob", 11)]
@@ -95,10 +106,13 @@ def test_a_change_goes_to_every_recipient_with_their_own_seq(
     assert writes["user_seq"] == [{"id": "ann", "seq": 4}, {"id": "bob", "seq": 11}]
 
 
-def test_a_recipient_not_read_is_a_bug_not_a_write(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A rule whose recipients were not locked and read fails loudly."""
+def test_a_recipient_not_read_is_read_again_not_written(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipient whose row was not locked and read (a member who joined between the
+    group's first reads and its locks) makes the group read again, never a write."""
     monkeypatch.setattr(rules.View, "recipients", lambda self, scope: ["ann", "carl"])
     items = [("ann", Command("c", [_op({"type": "create", "todo": {"title": "x"}})]), "d")]
-    loaded = Loaded(seqs={"ann": 0}, stored={}, todos=[], tops={"ann": None})
-    with pytest.raises(RuntimeError, match="carl"):
+    loaded = Loaded(seqs={"ann": 0}, stored={}, todos=[], tops={INBOX: None}, scope=_ann())
+    with pytest.raises(rules.StaleRead, match="carl"):
         _apply(items, loaded)

@@ -16,8 +16,9 @@ from hub.dispatch import Dispatcher
 from hub.errors import HubError
 from hub.metrics import Metrics
 from storage.engine import Database
+from storage.lists import create_inbox
 from storage.migrate import upgrade
-from storage.models import todos, users
+from storage.models import lists, todos, users
 from storage.types import Applied, Command, CreateOp, TodoIn, parse_op
 
 NEIGHBOURS = [f"user-{i}" for i in range(8)]
@@ -34,6 +35,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
             await conn.execute(insert(users).values(
                 id=user, username=user, guest=False, seq=0, pruned_seq=0,
                 created_at="2026-01-01T00:00:00.000Z"))
+            await create_inbox(conn, user, "2026-01-01T00:00:00.000Z")
     yield database
     await database.dispose()
 
@@ -85,7 +87,9 @@ async def test_a_command_that_breaks_the_writer_fails_alone(
         assert len(tracebacks) == 1, [r.getMessage() for r in caplog.records]
         assert "internal" in tracebacks[0].getMessage()
         async with db.read() as conn:
-            rows = (await conn.execute(select(todos.c.user_id, todos.c.title))).all()
+            rows = (await conn.execute(
+                select(lists.c.owner_id, todos.c.title)
+                .join(lists, lists.c.id == todos.c.list_id))).all()
         assert sorted(rows) == sorted((user, f"{user} {r}") for r in range(5)
                                       for user in NEIGHBOURS)
     finally:
