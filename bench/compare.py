@@ -22,7 +22,7 @@ from typing import Any
 FIGURES: dict[str, list[tuple[str, str, bool]]] = {
     "fanout": [("fan-out p50 ms", "latency.p50", True), ("fan-out p99 ms", "latency.p99", True),
                ("ack p99 ms", "ack_latency.p99", True), ("hub CPU cores", "hub_cpu_cores", True),
-               ("hub peak MiB", "hub_peak_memory_kib", True)],
+               ("hub peak KiB", "hub_peak_memory_kib", True)],
     "connections": [("sockets/s", "open_rate", False), ("KiB per socket", "per_socket_kib", True),
                     ("hub CPU s to open", "hub_open_cpu_s", True)],
     "storm": [("s to all synced", "all_synced_s", True), ("per-socket p99 ms", "hello.p99", True),
