@@ -1,4 +1,4 @@
-"""The ``todohub`` command: ``serve``, ``migrate`` and ``user create``.
+"""The ``todohub`` command: ``serve``, ``migrate``, ``user create`` and ``token create``.
 
 Every setting is an option here and a ``TODOHUB_*`` environment variable; options win.
 """
@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Any
 
+from hub import token_command
 from hub.config import Settings, parse_value, setting_fields
 
 
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--password", help="the password (asked for when absent)")
     create.add_argument("--email")
     _add_setting_options(create)
+    token_command.add_parser(commands, _add_setting_options)
     args = parser.parse_args(argv)
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
@@ -150,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
         code = serve(settings)
     elif args.command == "migrate":
         code = migrate(settings)
+    elif args.command == "token":
+        code = token_command.run(settings, args)
     else:
         code = create_user_command(settings, args.username, args.password, args.email)
     sys.exit(code)

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from auth.errors import InvalidToken
 from hub import protocol
-from hub.authn import authenticate
+from hub.authn import authenticate, is_personal, is_read_only
 from hub.context import HubContext
 from hub.errors import CloseCode, ErrorCode, HubError
 from hub.ratelimit import TokenBucket
@@ -40,6 +40,9 @@ class Session:
         self.sender: Sender | None = None
         self.session_id = ""
         self.expires_at = 0
+        # Opened with a personal access token: logout of all sessions leaves it open.
+        self.personal = False
+        self.read_only = False
         self._expiry_task: asyncio.Task[None] | None = None
         settings = hub.settings
         self._bucket = TokenBucket(settings.command_rate, settings.command_burst)
@@ -65,7 +68,7 @@ class Session:
     def revoke(self, session_id: str | None) -> None:
         """Sessions were revoked; close when this socket's is one of them."""
         assert self.sender is not None
-        if session_id is None or session_id == self.session_id:
+        if (session_id is None and not self.personal) or session_id == self.session_id:
             self.sender.close(CloseCode.UNAUTHORIZED, "session revoked")
 
     # Life ------------------------------------------------------------------------------
@@ -79,6 +82,7 @@ class Session:
             return
         self.session_id = claims.session_id
         self.expires_at = claims.expires_at
+        self.personal, self.read_only = is_personal(claims), is_read_only(claims)
         hub = self.hub
         sender = self.sender = Sender(
             send=self._send,
@@ -229,6 +233,11 @@ class Session:
     def _submit(self, user_id: str, device: str, command: Command) -> None:
         assert self.sender is not None
         sender = self.sender
+        if self.read_only:
+            sender.push(protocol.error(command.op_id, HubError(
+                ErrorCode.FORBIDDEN, "this access token may only read; writes need scope 'write'"
+            )))
+            return
         future = self.hub.dispatcher.submit(user_id, command, device)
 
         def answer(done: asyncio.Future[Applied]) -> None:
@@ -259,6 +268,7 @@ class Session:
             return
         self.session_id = claims.session_id
         self.expires_at = claims.expires_at
+        self.personal, self.read_only = is_personal(claims), is_read_only(claims)
         self._arm_expiry()
         self.sender.push(protocol.auth_ok(claims.expires_at))
 

@@ -26,7 +26,7 @@ def test_migrate_and_user_create_then_login(
     data = str(tmp_path / "data")
     migrated = _todohub("migrate", "--data-dir", data)
     assert migrated.returncode == 0, migrated.stderr
-    assert "revision 0002" in migrated.stdout
+    assert "revision 0003_access_tokens" in migrated.stdout
     weak = _todohub("user", "create", "zoe", "--password", "weakweak", "--data-dir", data)
     assert weak.returncode == 2 and "weak password" in weak.stderr
     created = _todohub("user", "create", "zoe", "--password", PASSWORD,
