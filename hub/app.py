@@ -34,6 +34,7 @@ from hub.ratelimit import FailureCounter, KeyedBuckets
 from hub.rest import auth as rest_auth
 from hub.rest import changes as rest_changes
 from hub.rest import ops as rest_ops
+from hub.rest import stream as rest_stream
 from hub.rest import todos as rest_todos
 from hub.rest import tokens as rest_tokens
 from hub.rest.common import error_response
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/ws", websocket_endpoint),
         *rest_auth.routes,
         *rest_todos.routes,
+        *rest_stream.routes,
         *rest_changes.routes,
         *rest_tokens.routes,
         *rest_ops.routes,

@@ -69,6 +69,8 @@ class Settings:
     prune_interval: float = _opt(3600.0, "seconds between change-log pruning runs (0: never)")
     presence_ttl: float = _opt(30.0, "seconds a presence entry lives without a refresh")
     long_poll_max: float = _opt(60.0, "longest wait of GET /api/changes in seconds")
+    sse_heartbeat: float = _opt(15.0, "seconds between heartbeat comments on "
+                                "/api/changes/stream (0: none)")
     shutdown_grace: float = _opt(5.0, "seconds to drain in-flight commands at shutdown")
 
     @classmethod
