@@ -25,6 +25,7 @@ from hub.brokers import create_broker
 from hub.catchup import CatchUp
 from hub.config import Settings
 from hub.context import HubContext
+from hub.cors import ApiCors
 from hub.dispatch import Dispatcher
 from hub.errors import ErrorCode, HubError
 from hub.headers import SecurityHeaders
@@ -167,7 +168,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(ApiCors, settings=settings)],
         lifespan=lifespan,
         exception_handlers={
             HubError: _hub_error,
