@@ -1,4 +1,5 @@
-"""The ``todohub`` command: ``serve``, ``migrate``, ``user create`` and ``token create``.
+"""The ``todohub`` command: ``serve``, ``migrate``, ``user create``, ``token create``, and
+the client verbs ``login``, ``todos``, ``add``, ``done`` and ``watch`` (hub.client.cli).
 
 Every setting is an option here and a ``TODOHUB_*`` environment variable; options win.
 """
@@ -14,6 +15,7 @@ import sys
 from typing import Any
 
 from hub import token_command
+from hub.client import cli as client_cli
 from hub.config import Settings, parse_value, setting_fields
 
 
@@ -143,7 +145,10 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--email")
     _add_setting_options(create)
     token_command.add_parser(commands, _add_setting_options)
+    client_cli.add_parsers(commands)
     args = parser.parse_args(argv)
+    if args.command in client_cli.COMMANDS:
+        sys.exit(client_cli.run(args))
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
