@@ -71,7 +71,7 @@ def _since(request: Request) -> int | None:
         "since"))
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) > SEQ_MAX:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > SEQ_MAX:
         raise HubError(ErrorCode.VALIDATION, f"{name} must be a whole number 0-{SEQ_MAX}, "
                        f"got {raw[:40]!r}",
                        [{"field": name, "reason": "must be a whole number"}])

@@ -72,6 +72,11 @@ async def test_bad_and_old_since_are_refused_like_the_changes_route(hub: Running
         await db.dispose()
     async with httpx.AsyncClient(base_url=hub.url, timeout=TIMEOUT) as http:
         bad = await http.get("/api/changes/stream", params={"since": "x"}, headers=bearer(login))
+        # b"\xb2" reads as "²" (latin-1), which str.isdigit() calls a digit.
+        odd = await http.get("/api/changes/stream", headers=[
+            (b"Authorization", f"Bearer {login['access_token']}".encode()),
+            (b"Last-Event-ID", b"\xb2")])
+        assert odd.status_code == 422
         old = await http.get("/api/changes/stream", params={"since": 1}, headers=bearer(login))
         log = await http.get("/api/changes", params={"since": 1}, headers=bearer(login))
         nobody = await http.get("/api/changes/stream")

@@ -133,6 +133,8 @@ async def test_logout_of_all_sessions_keeps_tokens(hub: RunningHub) -> None:
         assert out.status_code == 204
         assert (await browser.wait_closed())[0] == 4401
         assert (await http.get("/api/todos", headers=pat(made["token"]))).status_code == 200
+        by_token = await http.post("/api/auth/logout", headers=pat(made["token"]))
+        assert by_token.status_code == 400
     ack = await script.create("after logout")
     assert ack["type"] == "ack"
     await script.close()
