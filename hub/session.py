@@ -43,6 +43,8 @@ class Session:
         # Opened with a personal access token: logout of all sessions leaves it open.
         self.personal = False
         self.read_only = False
+        self._token = ""
+        self._recheck: asyncio.Task[None] | None = None
         self._expiry_task: asyncio.Task[None] | None = None
         settings = hub.settings
         self._bucket = TokenBucket(settings.command_rate, settings.command_burst)
@@ -68,8 +70,23 @@ class Session:
     def revoke(self, session_id: str | None) -> None:
         """Sessions were revoked; close when this socket's is one of them."""
         assert self.sender is not None
-        if (session_id is None and not self.personal) or session_id == self.session_id:
+        if session_id is None and self.personal:
+            # Every session ended (logout of all, or the account was deleted): a personal
+            # token outlives the first, not the second. Ask the database which it was.
+            self._recheck = asyncio.create_task(self._check_token())
+        elif session_id is None or session_id == self.session_id:
             self.sender.close(CloseCode.UNAUTHORIZED, "session revoked")
+
+    async def _check_token(self) -> None:
+        assert self.sender is not None
+        try:
+            await authenticate(self.hub.db, self.hub.issuer, self._token)
+        except InvalidToken as exc:
+            self.sender.close(CloseCode.UNAUTHORIZED, str(exc)[:120])
+        except (SQLAlchemyError, OSError):
+            log.warning("could not check a token after a revocation (database away); "
+                        "closing the socket with 4401 so the device signs in again")
+            self.sender.close(CloseCode.UNAUTHORIZED, "could not check the token")
 
     # Life ------------------------------------------------------------------------------
 
@@ -83,6 +100,7 @@ class Session:
         self.session_id = claims.session_id
         self.expires_at = claims.expires_at
         self.personal, self.read_only = is_personal(claims), is_read_only(claims)
+        self._token = hello.token
         hub = self.hub
         sender = self.sender = Sender(
             send=self._send,
@@ -114,10 +132,10 @@ class Session:
             if writer.done() and not writer.cancelled() and writer.exception() is not None:
                 await self._writer_failed(writer.exception())
         finally:
-            for task in (writer, reader, self._expiry_task):
+            for task in (writer, reader, self._expiry_task, self._recheck):
                 if task is not None and not task.done():
                     task.cancel()
-            for task in (writer, reader, self._expiry_task):
+            for task in (writer, reader, self._expiry_task, self._recheck):
                 if task is not None:
                     with contextlib.suppress(BaseException):
                         await task
@@ -269,6 +287,7 @@ class Session:
         self.session_id = claims.session_id
         self.expires_at = claims.expires_at
         self.personal, self.read_only = is_personal(claims), is_read_only(claims)
+        self._token = token
         self._arm_expiry()
         self.sender.push(protocol.auth_ok(claims.expires_at))
 

@@ -27,8 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from auth.errors import InvalidToken
 from auth.tokens import AccessClaims
-from hub.authn import is_personal
+from hub.authn import authenticate, bearer_token, is_personal
 from hub.catchup import check_retained
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
@@ -47,6 +48,8 @@ class _Wakeup:
     def __init__(self, claims: AccessClaims) -> None:
         self.event = asyncio.Event()
         self.ended = False
+        # Every session ended: the token survives a logout of all, not a deleted account.
+        self.recheck = False
         self._session_id = claims.session_id
         self._personal = is_personal(claims)
 
@@ -60,7 +63,10 @@ class _Wakeup:
         self.event.set()
 
     def revoke(self, session_id: str | None) -> None:
-        if (session_id is None and not self._personal) or session_id == self._session_id:
+        if session_id is None and self._personal:
+            self.recheck = True
+            self.event.set()
+        elif session_id is None or session_id == self._session_id:
             self.ended = True
             self.event.set()
 
@@ -78,7 +84,7 @@ def _since(request: Request) -> int | None:
     return int(raw)
 
 
-async def _events(hub: HubContext, user_id: str, claims: AccessClaims,
+async def _events(hub: HubContext, user_id: str, token: str, claims: AccessClaims,
                   since: int) -> AsyncIterator[ServerSentEvent]:
     member = _Wakeup(claims)
     last = since
@@ -87,7 +93,12 @@ async def _events(hub: HubContext, user_id: str, claims: AccessClaims,
         while not member.ended:
             member.event.clear()
             try:
+                if member.recheck:
+                    member.recheck = False
+                    await authenticate(hub.db, hub.issuer, token)
                 page = await hub.catchup.fill(user_id, last, SEQ_MAX)
+            except InvalidToken:
+                return
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("database unavailable while streaming changes (%s); ending the "
                             "stream after seq %d so the client resumes", exc.__class__.__name__,
@@ -115,13 +126,14 @@ async def stream(request: Request) -> Response:
     """Server-Sent Events of the user's changes after ``since`` / ``Last-Event-ID``."""
     hub = hub_of(request)
     user, claims = await signed_in(request)
+    token = bearer_token(request.headers.get("authorization")) or ""
     since = _since(request)
     seq, pruned = await hub.catchup.position(user.id)
     if since is None:
         since = seq
     check_retained(since, pruned)
     heartbeat = hub.settings.sse_heartbeat
-    return EventSourceResponse(_events(hub, user.id, claims, since), ping=heartbeat,
+    return EventSourceResponse(_events(hub, user.id, token, claims, since), ping=heartbeat,
                                sep="\n", send_timeout=30)
 
 

@@ -8,12 +8,14 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 
 from tests.client import PASSWORD, TIMEOUT, Device, bearer, register
 from tests.scripts.helpers import make_token, pat
+from tests.scripts.sse import open_stream
 from tests.servers import RunningHub
 from tests.services import wait_until
 
@@ -33,7 +35,7 @@ async def test_token_is_shown_once_listed_without_secret_and_stored_hashed(
     assert [t["id"] for t in listed] == [made["id"]]
     assert "token" not in listed[0] and listed[0]["last_used_at"] is not None
     database = Path(hub.settings.data_dir) / "todohub.db"
-    with sqlite3.connect(database) as db:
+    with closing(sqlite3.connect(database)) as db:
         rows = db.execute("select * from access_tokens").fetchall()
     text = repr(rows)
     assert made["token"] not in text and made["token"][4:] not in text
@@ -173,3 +175,27 @@ def test_token_create_command_makes_a_working_token(
     assert httpx.get(f"{hub.url}/api/todos", headers=pat(token)).status_code == 200
     assert httpx.post(f"{hub.url}/api/todos", headers=pat(token),
                       json={"title": "x"}).status_code == 403
+
+
+async def test_revoking_every_session_closes_token_sockets_whose_token_is_gone(
+    hub: RunningHub,
+) -> None:
+    """When every session of a user ends, a token socket and stream check their token: one
+    whose token was removed with the account (here: its row deleted) closes with 4401, one
+    whose token is still there stays open."""
+    login = await register(hub)
+    kept = await make_token(hub, login)
+    gone = await make_token(hub, login)
+    stays = await Device.connect(hub, kept["token"], "kept")
+    closes = await Device.connect(hub, gone["token"], "gone")
+    async with open_stream(hub.url, gone["token"]) as stream:
+        database = Path(hub.settings.data_dir) / "todohub.db"
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute("delete from access_tokens where id = ?", (gone["id"],))
+        async with httpx.AsyncClient(base_url=hub.url, timeout=TIMEOUT) as http:
+            out = await http.post("/api/auth/logout?all=true", headers=bearer(login))
+            assert out.status_code == 204
+        assert (await closes.wait_closed())[0] == 4401
+        await stream.wait(ended=True)
+    assert (await stays.create("still open"))["type"] == "ack"
+    await stays.close()
