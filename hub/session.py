@@ -85,8 +85,8 @@ class Session:
             self.sender.close(CloseCode.UNAUTHORIZED, str(exc)[:120])
         except (SQLAlchemyError, OSError):
             log.warning("could not check a token after a revocation (database away); "
-                        "closing the socket with 4401 so the device signs in again")
-            self.sender.close(CloseCode.UNAUTHORIZED, "could not check the token")
+                        "closing the socket with 1013 so that its hello checks it again")
+            self.sender.close(CloseCode.TRY_AGAIN, "could not check the token")
 
     # Life ------------------------------------------------------------------------------
 
