@@ -41,8 +41,8 @@ def test_watch_refuses_a_snapshot_after_a_since_and_fatal_close_codes() -> None:
     for code in (4400, 4409):
         with pytest.raises(ApiError):
             state.closed(code, "")
-    for code in (1012, 1013, 1006, None):
-        state.closed(code, "")
+    for again in (1012, 1013, 1006, None):
+        state.closed(again, "")
 
 
 def test_error_answers_and_what_is_retried() -> None:
