@@ -6,12 +6,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.clock import utcnow
-from storage.models import users
+from storage.models import changes, operations, refresh_tokens, sessions, todos, users
 
 
 class UsernameTaken(Exception):
@@ -117,3 +117,21 @@ async def find_login(conn: AsyncConnection, name: str) -> UserRecord | None:
         )
     ).first()
     return _record(row) if row is not None else None
+
+
+async def delete_user(conn: AsyncConnection, user_id: str) -> bool:
+    """Delete the user and every row of theirs (todos, change log, operation ids, sessions,
+    refresh tokens); False when there is no such user.
+
+    The user's row is locked first, as every write of theirs does, so a command in flight
+    either commits before or finds no user. Tables added later that reference users need
+    ``ON DELETE CASCADE`` (the users row goes last).
+    """
+    locked = await conn.execute(select(users.c.id).where(users.c.id == user_id)
+                                .with_for_update())
+    if locked.first() is None:
+        return False
+    for table in (refresh_tokens, sessions, operations, changes, todos):
+        await conn.execute(delete(table).where(table.c.user_id == user_id))
+    await conn.execute(delete(users).where(users.c.id == user_id))
+    return True

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from hub.config import setting_fields
+from hub.config import SettingField, setting_fields
 from tests.client import PASSWORD
 from tests.servers import RunningHub
 
@@ -100,8 +100,19 @@ def test_terminal_tour_runs_against_a_real_hub(hub: RunningHub, tmp_path: Path) 
             watcher.wait(timeout=10)
 
 
+def table_row(f: SettingField) -> str:
+    """The README's row of a setting: variable, option, default and meaning."""
+    if f.name == "static_dir":
+        default = "the bundled client"
+    elif f.default == "":
+        default = "empty"
+    else:
+        default = f"`{f.default}`"
+    return f"| `TODOHUB_{f.name.upper()}` | `--{f.name.replace('_', '-')}` | {default} | {f.help} |"
+
+
 def test_configuration_table_lists_every_setting() -> None:
-    """Each setting appears in the README's table with its variable and option."""
+    """Each setting appears in the README's table with its variable, option, default and
+    meaning as Settings declares them."""
     for f in setting_fields():
-        row = f"| `TODOHUB_{f.name.upper()}` | `--{f.name.replace('_', '-')}` |"
-        assert row in README, row
+        assert table_row(f) in README, table_row(f)

@@ -199,3 +199,19 @@ async def test_revoking_every_session_closes_token_sockets_whose_token_is_gone(
         await stream.wait(ended=True)
     assert (await stays.create("still open"))["type"] == "ack"
     await stays.close()
+
+
+async def test_deleting_the_account_revokes_its_tokens_and_closes_their_sockets(
+    hub: RunningHub,
+) -> None:
+    """DELETE /api/auth/me takes the tokens with it: REST refuses them and a socket opened
+    with one closes with 4401."""
+    login = await register(hub)
+    made = await make_token(hub, login, scope="read")
+    script = await Device.connect(hub, made["token"], "script")
+    async with httpx.AsyncClient(base_url=hub.url, timeout=TIMEOUT) as http:
+        gone = await http.request("DELETE", "/api/auth/me", headers=bearer(login),
+                                  json={"password": PASSWORD})
+        assert gone.status_code == 204, gone.text
+        assert (await http.get("/api/todos", headers=pat(made["token"]))).status_code == 401
+    assert (await script.wait_closed())[0] == 4401
