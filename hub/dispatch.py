@@ -3,8 +3,9 @@ publish every change to the user's room, answer.
 
 Commands that arrive while a transaction is in flight go together into the next one (group
 commit), written with a fixed number of statements (storage.commands.GroupWriter); a refused
-command leaves no trace and does not undo its neighbours. Under light load a group is one
-command and nothing waits.
+command leaves no trace and does not undo its neighbours, and a command that makes the
+writer fail is found by writing the group again one by one, and answered alone. Under light
+load a group is one command and nothing waits.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
 from hub.brokers.base import Broker
 from hub.errors import ErrorCode, HubError
@@ -41,6 +42,17 @@ class _Pending:
     started: float = field(default_factory=time.perf_counter)
     result: Applied | None = None
     error: Exception | None = None
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Whether a failed write means the database is away (the client retries the command)
+    rather than a bug: a value the database refused (DataError), or an error of ours that
+    SQLAlchemy wrapped on its way (a StatementError that is not a driver error)."""
+    if isinstance(exc, DataError):
+        return False
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        return False
+    return isinstance(exc, SQLAlchemyError | OSError)
 
 
 class Dispatcher:
@@ -176,24 +188,27 @@ class Dispatcher:
                 pending.future.set_exception(error)
 
     async def _write(self, group: list[_Pending]) -> list[_Pending]:
-        """Commit the group; returns it in the order its changes are to be published."""
+        """Commit the group; returns it in the order its changes are to be published.
+
+        Whatever goes wrong while writing a group (the database, or a command the rules did
+        not foresee), no command may fail its neighbours: the group is written again one
+        command at a time, and only the ones that fail alone are answered with an error."""
         self._metrics.group_size.observe(len(group))
         # One lock order for every process (PostgreSQL row locks): by user, stable within one.
         ordered = sorted(group, key=lambda p: p.user_id)
         try:
             await self._transaction(ordered)
-        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+        except Exception as exc:
             if len(ordered) == 1:
                 self._fail(ordered[0], exc)
             else:
-                # Keep one bad command from failing its neighbours: write each alone.
-                log.warning("group commit of %d failed (%s); retrying one by one",
+                log.warning("group commit of %d failed (%s); writing them one by one",
                             len(ordered), exc.__class__.__name__)
                 for pending in ordered:
                     pending.result = pending.error = None
                     try:
                         await self._transaction([pending])
-                    except (DBAPIError, SQLAlchemyError, OSError) as single:
+                    except Exception as single:
                         self._fail(pending, single)
         return ordered
 
@@ -210,10 +225,16 @@ class Dispatcher:
                 pending.result = outcome
 
     def _fail(self, pending: _Pending, exc: Exception) -> None:
-        log.warning("database write failed (%s: %s); answering unavailable",
-                    exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "")
         pending.result = None
-        pending.error = HubError(ErrorCode.UNAVAILABLE, "the database is not available; retry")
+        if _unavailable(exc):
+            log.warning("database write failed (%s: %s); answering unavailable",
+                        exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "")
+            pending.error = HubError(ErrorCode.UNAVAILABLE,
+                                     "the database is not available; retry")
+        else:
+            log.error("writing a %s command of user %s failed; answering internal",
+                      pending.command.kind, pending.user_id, exc_info=exc)
+            pending.error = HubError(ErrorCode.INTERNAL, "internal error")
 
     async def _publish(self, user_id: str, seq: int, frame: str) -> None:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _STATIC = [
@@ -15,6 +17,9 @@ _CSP = (
     "connect-src 'self' ws://{host} wss://{host}; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+# A Host header is the client's to choose: only a plain host[:port] may go into the policy,
+# anything else (a "; script-src *" say) would add directives to it.
+_HOST = re.compile(rb"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 
 
 class SecurityHeaders:
@@ -29,7 +34,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         host = next((value for name, value in scope["headers"] if name == b"host"), b"")
-        csp = _CSP.format(host=host.decode("latin-1")).encode("latin-1")
+        if not _HOST.fullmatch(host):
+            host = b"localhost"
+        csp = _CSP.format(host=host.decode("ascii")).encode("ascii")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

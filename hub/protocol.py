@@ -1,6 +1,8 @@
 """The wire protocol without I/O: text to a typed client frame, server events to text.
 
-Each server event is encoded exactly once; the same text is then sent to every socket.
+Client JSON (socket frames and REST bodies alike) is read by :func:`load_json`: UTF-8 only,
+nested at most ``MAX_DEPTH`` levels. Each server event is encoded exactly once; the same text
+is then sent to every socket.
 """
 
 from __future__ import annotations
@@ -12,9 +14,23 @@ from typing import Any
 from hub.errors import ErrorCode, HubError
 from storage.codec import dumps
 from storage.errors import CommandRejected
-from storage.types import Command, parse_batch, parse_op
+from storage.types import (
+    MAX_INT,
+    Command,
+    check_op_id,
+    echo,
+    find_bad_text,
+    parse_batch,
+    parse_op,
+    text_problem,
+)
 
 PROTOCOL_VERSION = 1
+# Arrays and objects inside one another in client JSON; the deepest frame of the protocol
+# (a batch's ops, an op, its patch, its tags) has five levels.
+MAX_DEPTH = 32
+# A close frame's reason is at most 123 bytes of UTF-8 (RFC 6455, 5.5).
+_CLOSE_REASON_BYTES = 123
 
 
 @dataclass(frozen=True)
@@ -42,39 +58,133 @@ class Ping:
 Frame = Hello | Auth | Ping | Command
 
 
-def _load(text: str | bytes) -> dict[str, Any]:
+def load_json(text: str | bytes) -> Any:
+    """Decode client JSON; HubError(bad_request) when it is not UTF-8 JSON or is nested
+    deeper than ``MAX_DEPTH``, HubError(validation) naming the first string (keys included)
+    that cannot be stored or sent as text."""
+    data, escaped = _decode(text)
+    bad = text_error(data) if escaped else None
+    if bad is not None:
+        raise bad
+    return data
+
+
+def _decode(text: str | bytes) -> tuple[Any, bool]:
+    """The decoded value, and whether it may hold text that breaks the text rule: only a
+    ``\\u`` escape can make one when the text itself keeps the rule (JSON refuses raw control
+    characters in strings), which spares walking every ordinary frame."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            # Strict: json.loads would let a UTF-8-encoded surrogate through (surrogatepass).
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise HubError(ErrorCode.BAD_REQUEST, "expected UTF-8 JSON, got bytes that are not "
+                           "UTF-8") from None
+    too_deep = HubError(ErrorCode.BAD_REQUEST, f"expected JSON nested at most {MAX_DEPTH} "
+                        "levels deep")
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
-        raise HubError(ErrorCode.BAD_REQUEST, "expected a JSON object, got text that is not JSON")
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:
+        reason = "a number of more than 4300 digits" if "digits" in str(exc) else "not JSON"
+        raise HubError(ErrorCode.BAD_REQUEST, f"expected JSON, got text that is {reason}"
+                       ) from None
+    if _too_deep(text, data):
+        raise too_deep
+    return data, "\\u" in text or text_problem(text) is not None
+
+
+def _too_deep(text: str, data: Any) -> bool:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    level: list[tuple[int, Any]] = [(1, data)]
+    while level:
+        depth, item = level.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            level.extend((depth + 1, child)
+                         for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def text_error(data: Any, prefix: str = "") -> HubError | None:
+    """A validation error naming the first string of ``data`` (keys included) that cannot be
+    stored or sent as text; None when there is none."""
+    bad = find_bad_text(data, prefix)
+    if bad is None:
+        return None
+    return HubError(ErrorCode.VALIDATION, f"invalid {bad['field']}: {bad['reason']}", [bad])
+
+
+def _load(text: str | bytes) -> tuple[dict[str, Any], bool]:
+    data, escaped = _decode(text)
     if not isinstance(data, dict):
         raise HubError(
             ErrorCode.BAD_REQUEST, f"expected a JSON object, got a JSON {type(data).__name__}"
         )
-    return data
+    return data, escaped
+
+
+def _valid_text(value: Any) -> bool:
+    return isinstance(value, str) and text_problem(value) is None
+
+
+class BadToken(HubError):
+    """A hello whose token is missing, empty or not text: the client should sign in again."""
 
 
 def parse_hello(text: str | bytes) -> Hello:
-    """Decode the first frame; HubError(bad_request) when it is not a valid hello."""
-    data = _load(text)
+    """Decode the first frame; HubError(bad_request / validation) when it is not a valid
+    hello, BadToken when its token is missing or cannot be one."""
+    data, _ = _load(text)
     if data.get("type") != "hello":
-        raise HubError(ErrorCode.BAD_REQUEST, f"expected hello, got {data.get('type')!r}")
+        raise HubError(ErrorCode.BAD_REQUEST, f"expected hello, got {echo(data.get('type'))}")
     token, device, since = data.get("token"), data.get("device"), data.get("since")
+    if not isinstance(token, str) or not token or not _valid_text(token):
+        raise BadToken(ErrorCode.UNAUTHORIZED, "hello needs a token (a non-empty string)",
+                       [{"field": "token", "reason": "required string"}])
     details = []
-    if not isinstance(token, str) or not token:
-        details.append({"field": "token", "reason": "required string"})
-    if not isinstance(device, str) or not 1 <= len(device) <= 64:
-        details.append({"field": "device", "reason": "must be 1-64 characters"})
-    if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+    if not isinstance(device, str) or not 1 <= len(device) <= 64 or not _valid_text(device):
+        details.append({"field": "device", "reason": "must be text of 1-64 characters"})
+    if since is not None and (isinstance(since, bool) or not isinstance(since, int)
+                              or not 0 <= since <= MAX_INT):
         details.append({"field": "since", "reason": "must be a seq (integer >= 0) or null"})
     if details:
         raise HubError(ErrorCode.VALIDATION, "invalid hello", details)
-    return Hello(data.get("protocol"), token, device, since)  # type: ignore[arg-type]
+    return Hello(data.get("protocol"), token, str(device), since)
+
+
+def protocol_supported(value: Any) -> bool:
+    """Whether a hello's ``protocol`` is one this hub speaks (the integer 1)."""
+    return type(value) is int and value == PROTOCOL_VERSION
+
+
+def frame_id(data: Any) -> str | None:
+    """A decoded frame's ``id`` when it is a valid operation id (so it can be answered)."""
+    if isinstance(data, dict) and check_op_id(data.get("id")) is None:
+        return str(data["id"])
+    return None
+
+
+def peek_id(text: str | bytes) -> str | None:
+    """The id of a frame, for answering errors; None when it has no valid one."""
+    try:
+        return frame_id(_decode(text)[0])
+    except HubError:
+        return None
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to what a close frame can carry (123 bytes of UTF-8)."""
+    raw = text.encode("utf-8", "replace")[:_CLOSE_REASON_BYTES]
+    return raw.decode("utf-8", "ignore")
 
 
 def parse_frame(text: str | bytes, max_batch: int) -> Frame:
     """Decode a frame after hello; HubError with the command's id when it is refused."""
-    data = _load(text)
+    data, escaped = _load(text)
     kind = data.get("type")
     if kind == "ping":
         return Ping()
@@ -83,20 +193,27 @@ def parse_frame(text: str | bytes, max_batch: int) -> Frame:
         if not isinstance(token, str) or not token:
             raise HubError(ErrorCode.VALIDATION, "auth needs a token",
                            [{"field": "token", "reason": "required string"}])
+        bad = text_error(data) if escaped else None
+        if bad is not None:
+            raise bad
         return Auth(token)
+    op_id = frame_id(data)
     if kind not in ("create", "update", "delete", "batch"):
         raise CommandError(
-            data.get("id"),
-            HubError(ErrorCode.BAD_REQUEST, f"unknown frame type {kind!r}; expected create, "
+            op_id,
+            HubError(ErrorCode.BAD_REQUEST, f"unknown frame type {echo(kind)}; expected create, "
                      "update, delete, batch, auth or ping"),
         )
-    op_id = data.get("id")
-    if not isinstance(op_id, str) or not 1 <= len(op_id) <= 64:
+    if op_id is None:
+        reason = check_op_id(data.get("id")) or ""
         raise CommandError(
-            op_id if isinstance(op_id, str) else None,
-            HubError(ErrorCode.VALIDATION, "a command needs an id of 1-64 characters",
-                     [{"field": "id", "reason": "must be a string of 1-64 characters"}]),
+            None,
+            HubError(ErrorCode.VALIDATION, f"a command needs an id: {reason}",
+                     [{"field": "id", "reason": reason}]),
         )
+    bad = text_error(data) if escaped else None
+    if bad is not None:
+        raise CommandError(op_id, bad)
     fields = {k: v for k, v in data.items() if k != "id"}
     try:
         if kind == "batch":

@@ -21,7 +21,7 @@ from hub.errors import CloseCode, ErrorCode, HubError
 from hub.ratelimit import TokenBucket
 from hub.sender import Sender
 from storage.clock import utcnow
-from storage.types import Applied, Command
+from storage.types import Applied, Command, echo, shown
 
 log = logging.getLogger("todohub.session")
 
@@ -112,8 +112,8 @@ class Session:
             on_delivery=hub.metrics.deliveries.inc,
         )
         hub.metrics.sockets_open.inc()
-        entry = {"device": hello.device, "agent": self.ws.headers.get("user-agent", "")[:200],
-                 "since": utcnow()}
+        agent = shown(self.ws.headers.get("user-agent", ""))[:200]
+        entry = {"device": hello.device, "agent": agent, "since": utcnow()}
         writer: asyncio.Task[None] | None = None
         reader: asyncio.Task[None] | None = None
         try:
@@ -131,6 +131,9 @@ class Session:
             await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
             if writer.done() and not writer.cancelled() and writer.exception() is not None:
                 await self._writer_failed(writer.exception())
+            elif reader.done() and not reader.cancelled() and reader.exception() is not None:
+                log.error("socket reader failed; closing with 1011", exc_info=reader.exception())
+                await self._close(1011, "internal error")
         finally:
             for task in (writer, reader, self._expiry_task, self._recheck):
                 if task is not None and not task.done():
@@ -181,7 +184,7 @@ class Session:
         return str(text)
 
     async def _refuse(self, code: CloseCode, reason: str) -> _Closed:
-        await self._close(code, reason[:120])
+        await self._close(code, protocol.close_reason(reason))
         return _Closed(code)
 
     async def _receive_hello(self) -> protocol.Hello:
@@ -193,12 +196,14 @@ class Session:
             raise _Closed(1000)
         try:
             hello = protocol.parse_hello(text)
+        except protocol.BadToken as exc:
+            raise await self._refuse(CloseCode.UNAUTHORIZED, exc.message) from None
         except HubError as exc:
             raise await self._refuse(CloseCode.BAD_HELLO, exc.message) from None
-        if hello.protocol != protocol.PROTOCOL_VERSION:
+        if not protocol.protocol_supported(hello.protocol):
             raise await self._refuse(
                 CloseCode.PROTOCOL_VERSION,
-                f"expected protocol {protocol.PROTOCOL_VERSION}, got {hello.protocol!r}",
+                f"expected protocol {protocol.PROTOCOL_VERSION}, got {echo(hello.protocol)}",
             )
         return hello
 
@@ -221,7 +226,7 @@ class Session:
                 return
             if not self._bucket.take():
                 self._strikes += 1
-                op_id = _peek_id(text)
+                op_id = protocol.peek_id(text)
                 sender.push(protocol.error(op_id, HubError(
                     ErrorCode.RATE_LIMITED,
                     f"more than {settings.command_rate:g} commands per second; slow down",
@@ -236,7 +241,14 @@ class Session:
                 sender.push(protocol.error(exc.op_id, exc.error))
                 continue
             except HubError as exc:
-                sender.push(protocol.error(_peek_id(text), exc))
+                sender.push(protocol.error(protocol.peek_id(text), exc))
+                continue
+            except Exception:
+                # A bug: answered like any refused frame, so the device does not retry the
+                # frame forever on a socket that died without a word.
+                log.exception("reading a frame failed; answering internal")
+                sender.push(protocol.error(protocol.peek_id(text), HubError(
+                    ErrorCode.INTERNAL, "internal error")))
                 continue
             if isinstance(frame, protocol.Ping):
                 sender.push(protocol.pong())
@@ -307,15 +319,3 @@ class Session:
             await asyncio.sleep(max(0.0, expires_at - time.time()))
         self.sender.close(CloseCode.UNAUTHORIZED, "token expired")
 
-
-def _peek_id(text: str) -> str | None:
-    """The id of a frame that is JSON, for answering errors; None otherwise."""
-    try:
-        import json
-
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and isinstance(data.get("id"), str):
-        return str(data["id"])
-    return None

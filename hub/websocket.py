@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
 from hub.context import HubContext
 from hub.session import Session
+
+
+class _InvalidUtf8Line(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 in a text frame with a full traceback, then
+    rightly closes the socket with 1007. A client's bad bytes are not a bug of the hub: the
+    record becomes one warning line, without the traceback."""
+
+    MESSAGE = "Invalid UTF-8 sequence received from client."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.MESSAGE:
+            record.msg = "a client sent invalid UTF-8 in a text frame; closed its socket with 1007"
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_invalid_utf8(logger: logging.Logger | None = None) -> None:
+    """Install the filter above on uvicorn's error logger (once)."""
+    logger = logger or logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InvalidUtf8Line) for f in logger.filters):
+        logger.addFilter(_InvalidUtf8Line())
+
+
+quiet_invalid_utf8()
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]) -> bool:

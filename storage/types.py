@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,25 +23,93 @@ from pydantic import (
     model_validator,
 )
 
-from storage.clock import format_time
+from storage.clock import parse_moment
 from storage.errors import CommandRejected
 
 Status = Literal["pending", "in_progress", "completed", "cancelled"]
 Priority = Literal["low", "medium", "high", "urgent"]
 PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
 MAX_TAGS = 10
+# The largest whole number a client may send where one is stored or compared in SQL
+# (versions, seqs): both databases hold signed 64-bit integers.
+MAX_INT = 2**63 - 1
+OP_ID_RULE = "must be a string of 1-64 characters"
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored or sent as text, or None when it can.
+
+    Text must be Unicode scalar values, so that it encodes as UTF-8 (a lone surrogate such as
+    the JSON escape ``\\ud800`` does not), and must not hold U+0000 (PostgreSQL cannot store
+    it). Every string a client sends passes this one rule before it goes anywhere.
+    """
+    if "\x00" in value:
+        return "must not contain U+0000"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode text (no lone surrogates)"
+    return None
+
+
+def shown(text: str) -> str:
+    """``text`` as it may appear in an answer: what breaks the text rule is escaped the way
+    JSON writes it (``\\ud800``, ``\\u0000``)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+
+
+def find_bad_text(value: Any, prefix: str = "") -> dict[str, str] | None:
+    """The first string in a decoded JSON value (object keys included) that breaks the text
+    rule, as a wire ``details`` entry with its dotted path; None when all text is valid."""
+    stack: list[tuple[str, Any]] = [(prefix.rstrip("."), value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                return {"field": path or "body", "reason": problem}
+        elif isinstance(item, dict):
+            children: list[tuple[str, Any]] = []
+            for key, child in item.items():
+                where = f"{path}.{shown(key)}" if path else shown(key)
+                problem = text_problem(key)
+                if problem is not None:
+                    return {"field": where, "reason": f"a field name that {problem}"}
+                children.append((where, child))
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend(reversed([(f"{path}.{i}" if path else str(i), child)
+                                   for i, child in enumerate(item)]))
+    return None
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+    return value
+
+
+def check_op_id(value: Any) -> str | None:
+    """The reason an operation id (a command's ``id``, an ``Idempotency-Key``) is refused, or
+    None when it is a valid one."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        return OP_ID_RULE
+    return text_problem(value)
 
 
 def _title(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip()
+        value = _text(value).strip()
         if not 1 <= len(value) <= 200:
             raise ValueError("must be 1-200 characters after trimming")
     return value
 
 
 def _description(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > 5000:
+    if isinstance(value, str) and len(_text(value)) > 5000:
         raise ValueError("must be at most 5000 characters")
     return value
 
@@ -52,13 +119,7 @@ def _due_at(value: Any) -> Any:
         return None
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 time with a time zone, or null")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError("must be an ISO 8601 time with a time zone, or null") from None
-    if moment.tzinfo is None:
-        raise ValueError("must carry a time zone (for example Z or +01:00)")
-    return format_time(moment)
+    return parse_moment(_text(value))
 
 
 def _tags(value: Any) -> Any:
@@ -68,7 +129,7 @@ def _tags(value: Any) -> Any:
     for tag in value:
         if not isinstance(tag, str):
             raise ValueError("each tag must be a string")
-        tag = tag.strip().lower()
+        tag = _text(tag).strip().lower()
         if not 1 <= len(tag) <= 50:
             raise ValueError("each tag must be 1-50 characters after trimming")
         if tag not in seen:
@@ -81,13 +142,17 @@ def _tags(value: Any) -> Any:
 def _order(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number")
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return float(value)
+    try:
+        number = float(value)  # an integer beyond a float raises OverflowError
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number (within a 64-bit float)")
+    return number
 
 
 def _todo_id(value: Any) -> Any:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.isascii():
         raise ValueError("must be a UUID string")
     try:
         return str(uuid.UUID(value))
@@ -101,6 +166,7 @@ DueAt = Annotated[str | None, BeforeValidator(_due_at)]
 Tags = Annotated[list[str], BeforeValidator(_tags)]
 Order = Annotated[float, BeforeValidator(_order)]
 TodoId = Annotated[str, BeforeValidator(_todo_id)]
+Version = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
 
 
 class _Strict(BaseModel):
@@ -171,13 +237,13 @@ class UpdateOp(_Strict):
     type: Literal["update"]
     todo_id: TodoId
     patch: TodoPatch
-    if_version: StrictInt | None = None
+    if_version: Version | None = None
 
 
 class DeleteOp(_Strict):
     type: Literal["delete"]
     todo_id: TodoId
-    if_version: StrictInt | None = None
+    if_version: Version | None = None
 
 
 Op = CreateOp | UpdateOp | DeleteOp
@@ -216,8 +282,9 @@ def validation_details(error: ValidationError, prefix: str = "") -> list[dict[st
     """Pydantic errors as the wire's ``details``: field and reason."""
     details = []
     for item in error.errors():
-        loc = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
-        reason = item["msg"].removeprefix("Value error, ")
+        loc = ".".join(shown(str(part)) for part in item["loc"]
+                       if not str(part).startswith("function-"))
+        reason = shown(item["msg"].removeprefix("Value error, "))
         if item["type"] == "extra_forbidden":
             reason = "unknown field"
         elif item["type"] == "missing":
@@ -233,10 +300,11 @@ def parse_op(data: Any, prefix: str = "") -> Op:
             "validation", "an operation must be an object",
             [{"field": prefix.rstrip(".") or "op", "reason": "must be an object"}],
         )
-    model = OP_MODELS.get(data.get("type"))  # type: ignore[arg-type]
+    kind = data.get("type")
+    model = OP_MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
         raise CommandRejected(
-            "validation", f"unknown operation type {data.get('type')!r}",
+            "validation", f"unknown operation type {echo(kind)}",
             [{"field": f"{prefix}type", "reason": "must be create, update or delete"}],
         )
     try:
@@ -259,6 +327,12 @@ def parse_batch(ops: Any, max_ops: int) -> list[Op]:
             [{"field": "ops", "reason": f"at most {max_ops} operations"}],
         )
     return [parse_op(op, f"ops.{i}.") for i, op in enumerate(ops)]
+
+
+def echo(value: Any, limit: int = 40) -> str:
+    """A short, sendable rendering of a client's value for an error message."""
+    text = shown(repr(value)) if not isinstance(value, dict | list) else type(value).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _summary(details: list[dict[str, str]]) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -32,13 +33,51 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class HubLog(logging.Handler):
+    """Keeps every log record made in one hub's thread (its event loop), from the hub's own
+    loggers, uvicorn's and asyncio's alike."""
+
+    # uvicorn's own loggers do not propagate to the root logger (uvicorn.error propagates to
+    # uvicorn); a record seen twice on its way up is kept once.
+    LOGGERS = ("", "uvicorn", "uvicorn.access")
+
+    def __init__(self, thread_name: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.thread_name = thread_name
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.threadName == self.thread_name and not (
+                self.records and self.records[-1] is record):
+            self.records.append(record)
+
+    def attach(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addHandler(self)
+
+    def detach(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+
+    def lines(self) -> list[str]:
+        """Each record as its formatted text (a traceback included)."""
+        formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        return [formatter.format(record) for record in list(self.records)]
+
+    def tracebacks(self) -> list[str]:
+        """The records that carry a traceback: each one is a bug in the hub."""
+        return [line for record, line in zip(list(self.records), self.lines(), strict=False)
+                if record.exc_info or record.stack_info or "Traceback" in line]
+
+
 @dataclass
 class RunningHub:
-    """A hub serving on 127.0.0.1."""
+    """A hub serving on 127.0.0.1; ``log`` holds what it logged."""
 
     settings: Settings
     server: uvicorn.Server
     thread: threading.Thread
+    log: HubLog = field(default_factory=lambda: HubLog(""))
 
     @property
     def port(self) -> int:
@@ -56,6 +95,7 @@ class RunningHub:
         """Shut the server down (sockets get 1012) and wait for its thread."""
         self.server.should_exit = True
         self.thread.join(timeout=20)
+        self.log.detach()
 
 
 def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
@@ -70,11 +110,14 @@ def start_hub(**overrides: Any) -> RunningHub:
     settings = Settings.from_env(env={}, **values)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     thread = threading.Thread(target=server.run, name=f"hub-{settings.port}", daemon=True)
+    log = HubLog(thread.name)
+    log.attach()
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
+            log.detach()
             raise RuntimeError(f"hub on port {settings.port} did not start")
         time.sleep(0.01)
-    return RunningHub(settings, server, thread)
+    return RunningHub(settings, server, thread, log)

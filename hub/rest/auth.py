@@ -30,7 +30,7 @@ from storage.users import (
     upgrade_guest,
 )
 
-USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 AUTH_BODY_LIMIT = 16 * 1024
 
@@ -38,7 +38,7 @@ AUTH_BODY_LIMIT = 16 * 1024
 def _credentials(body: dict[str, Any], check: bool) -> tuple[str, str, str | None]:
     username, password, email = body.get("username"), body.get("password"), body.get("email")
     details = []
-    if not isinstance(username, str) or (check and not USERNAME.match(username)):
+    if not isinstance(username, str) or (check and not USERNAME.fullmatch(username)):
         details.append({"field": "username",
                         "reason": "must be 3-64 letters, digits, dots, dashes or underscores"})
     if not isinstance(password, str) or not password:

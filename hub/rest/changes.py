@@ -10,8 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.catchup import check_retained
-from hub.errors import ErrorCode, HubError
-from hub.rest.common import JSON, hub_of, signed_in
+from hub.rest.common import JSON, hub_of, signed_in, whole_number
 from storage.changes import frames_between, log_position
 from storage.codec import loads
 
@@ -36,17 +35,7 @@ class _Waiter:
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise HubError(ErrorCode.VALIDATION, f"{name} must be a whole number {low}-{high}",
-                       [{"field": name, "reason": f"must be a whole number {low}-{high}"}])
-    return value
+    return whole_number(request.query_params.get(name), name, default, low, high)
 
 
 async def _read(request: Request, user_id: str, since: int, limit: int) -> dict[str, Any] | None:

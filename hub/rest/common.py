@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from auth.tokens import AccessClaims
 from hub.authn import authenticate, bearer_token, is_read_only
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
+from hub.protocol import load_json
 from storage.codec import dumps
 from storage.users import UserRecord
 
@@ -39,9 +39,10 @@ def error_response(exc: HubError) -> Response:
 
 
 async def json_body(request: Request, limit: int) -> Any:
-    """The request's JSON body, refused with 413 past ``limit`` bytes and 400 when malformed."""
+    """The request's JSON body, refused with 413 past ``limit`` bytes, 400 when it is not
+    UTF-8 JSON (or nested too deep) and 422 naming a string that is not valid text."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_whole_number(declared) and int(declared) > limit:
         raise HubError(ErrorCode.TOO_LARGE, f"body larger than {limit} bytes")
     raw = b""
     async for chunk in request.stream():
@@ -50,10 +51,24 @@ async def json_body(request: Request, limit: int) -> Any:
             raise HubError(ErrorCode.TOO_LARGE, f"body larger than {limit} bytes")
     if not raw:
         raise HubError(ErrorCode.BAD_REQUEST, "expected a JSON body, got nothing")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise HubError(ErrorCode.BAD_REQUEST, "expected a JSON body, got text that is not JSON")
+    return load_json(raw)
+
+
+def is_whole_number(text: str) -> bool:
+    """Whether ``text`` is ASCII digits only (``int()`` would also take ``" 4"``, ``"4_0"``
+    and other scripts' digits, and ``str.isdigit()`` takes ``"²"``, which ``int()`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
+def whole_number(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter or header in ``low..high``; 422 naming it otherwise."""
+    if raw is None:
+        return default
+    # Beyond 19 digits the value is out of every range here (and int() stays cheap).
+    if is_whole_number(raw) and len(raw) <= 19 and low <= int(raw) <= high:
+        return int(raw)
+    raise HubError(ErrorCode.VALIDATION, f"{name} must be a whole number {low}-{high}",
+                   [{"field": name, "reason": f"must be a whole number {low}-{high}"}])
 
 
 async def json_object(request: Request, limit: int) -> dict[str, Any]:

@@ -32,8 +32,7 @@ from auth.tokens import AccessClaims
 from hub.authn import authenticate, bearer_token, is_personal
 from hub.catchup import check_retained
 from hub.context import HubContext
-from hub.errors import ErrorCode, HubError
-from hub.rest.common import hub_of, signed_in
+from hub.rest.common import hub_of, signed_in, whole_number
 
 log = logging.getLogger("todohub.stream")
 # Seqs are 32-bit integers in the schema (PostgreSQL refuses a larger parameter).
@@ -73,15 +72,10 @@ class _Wakeup:
 
 def _since(request: Request) -> int | None:
     header = request.headers.get("last-event-id", "").strip()
-    name, raw = ("Last-Event-ID", header) if header else ("since", request.query_params.get(
-        "since"))
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > SEQ_MAX:
-        raise HubError(ErrorCode.VALIDATION, f"{name} must be a whole number 0-{SEQ_MAX}, "
-                       f"got {raw[:40]!r}",
-                       [{"field": name, "reason": "must be a whole number"}])
-    return int(raw)
+    if header:
+        return whole_number(header, "Last-Event-ID", 0, 0, SEQ_MAX)
+    raw = request.query_params.get("since")
+    return None if raw is None else whole_number(raw, "since", 0, 0, SEQ_MAX)
 
 
 async def _events(hub: HubContext, user_id: str, token: str, claims: AccessClaims,

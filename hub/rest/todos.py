@@ -3,31 +3,51 @@ dispatcher, so live devices see them like any socket command."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.errors import ErrorCode, HubError
-from hub.rest.common import JSON, hub_of, json_body, json_object, signed_in
-from storage.clock import format_time, utcnow
+from hub.rest.common import (
+    JSON,
+    hub_of,
+    is_whole_number,
+    json_body,
+    json_object,
+    signed_in,
+    whole_number,
+)
+from storage.clock import parse_moment, utcnow
 from storage.errors import CommandRejected
 from storage.todos import SORT_KEYS, TodoQuery, get_todo, list_todos, stats
-from storage.types import Command, parse_batch, parse_op
+from storage.types import (
+    MAX_INT,
+    Command,
+    TodoId,
+    check_op_id,
+    echo,
+    parse_batch,
+    parse_op,
+    shown,
+    text_problem,
+)
 
 REST_DEVICE = "rest"
 BODY_LIMIT = 1024 * 1024
+TODO_ID: TypeAdapter[str] = TypeAdapter(TodoId)
 
 
 def _op_id(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 64:
-        raise HubError(ErrorCode.VALIDATION, "Idempotency-Key must be 1-64 characters",
-                       [{"field": "Idempotency-Key", "reason": "must be 1-64 characters"}])
+    reason = check_op_id(key)
+    if reason is not None:
+        raise HubError(ErrorCode.VALIDATION, f"Idempotency-Key {reason}",
+                       [{"field": "Idempotency-Key", "reason": reason}])
     return key
 
 
@@ -36,8 +56,9 @@ def _if_match(request: Request) -> int | None:
     if raw is None:
         return None
     text = raw.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise HubError(ErrorCode.VALIDATION, f"If-Match must be a version number, got {raw!r}",
+    if not is_whole_number(text) or len(text) > 19 or int(text) > MAX_INT:
+        raise HubError(ErrorCode.VALIDATION,
+                       f"If-Match must be a version number, got {echo(raw)}",
                        [{"field": "If-Match", "reason": "must be a version number"}])
     return int(text)
 
@@ -74,7 +95,7 @@ async def create(request: Request) -> Response:
 async def read(request: Request) -> Response:
     """One todo."""
     user, _ = await signed_in(request)
-    todo_id = request.path_params["todo_id"]
+    todo_id = _todo_id(request)
     async with hub_of(request).db.read() as conn:
         todo = await get_todo(conn, user.id, todo_id)
     if todo is None:
@@ -109,13 +130,11 @@ async def remove(request: Request) -> Response:
 
 
 def _todo_id(request: Request) -> str:
-    import uuid
-
     raw = request.path_params["todo_id"]
     try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise HubError(ErrorCode.NOT_FOUND, f"no todo with id {raw}") from None
+        return str(TODO_ID.validate_python(raw))
+    except ValidationError:
+        raise HubError(ErrorCode.NOT_FOUND, f"no todo with id {echo(raw)}") from None
 
 
 async def batch(request: Request) -> Response:
@@ -146,7 +165,7 @@ def _query(request: Request) -> TodoQuery:
              "sort", "page", "per_page"}
     for name in params:
         if name not in known:
-            details.append({"field": name, "reason": "unknown query parameter"})
+            details.append({"field": shown(name), "reason": "unknown query parameter"})
     choice = {"status": ("pending", "in_progress", "completed", "cancelled"),
               "priority": ("low", "medium", "high", "urgent")}
     for name, allowed in choice.items():
@@ -162,27 +181,26 @@ def _query(request: Request) -> TodoQuery:
                 values[name] = _BOOL[params[name].lower()]
     for name in ("tag", "q"):
         if name in params:
+            problem = text_problem(params[name])
+            if problem is not None:
+                details.append({"field": name, "reason": problem})
             values[name] = params[name]
     for name in ("due_before", "due_after"):
         if name in params:
             try:
-                moment = datetime.fromisoformat(params[name])
-                if moment.tzinfo is None:
-                    raise ValueError
-                values[name] = format_time(moment)
-            except ValueError:
-                details.append({"field": name, "reason": "must be ISO 8601 with a time zone"})
+                values[name] = parse_moment(params[name])
+            except ValueError as exc:
+                details.append({"field": name, "reason": str(exc)})
     sort = params.get("sort", "order")
     if sort.lstrip("-") not in SORT_KEYS:
         details.append({"field": "sort", "reason": f"must be one of {', '.join(SORT_KEYS)}, "
                         "with - for descending"})
     values["sort"] = sort
     for name, low, high, default in (("page", 1, 1_000_000, 1), ("per_page", 1, 100, 50)):
-        raw = params.get(name, str(default))
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            details.append({"field": name, "reason": f"must be a whole number {low}-{high}"})
-        else:
-            values[name] = int(raw)
+        try:
+            values[name] = whole_number(params.get(name), name, default, low, high)
+        except HubError as exc:
+            details += exc.details or []
     if details:
         raise HubError(ErrorCode.VALIDATION, f"invalid {details[0]['field']}: "
                        f"{details[0]['reason']}", details)

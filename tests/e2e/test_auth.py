@@ -326,3 +326,13 @@ async def test_deleting_an_account_removes_its_rows_and_closes_its_sockets(
         assert (await http.get("/api/auth/me", headers=bearer(guest))).status_code == 401
     for device in (phone, laptop, bystander):
         await device.close()
+
+
+async def test_usernames_are_matched_whole(hub: RunningHub) -> None:
+    """A username with a trailing newline or other character outside the rule answers 422."""
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        for name in ("alice\n", "bob\r\n", "carol ", "\ndave"):
+            answer = await http.post("/api/auth/register",
+                                     json={"username": name, "password": PASSWORD})
+            assert answer.status_code == 422, repr(name)
+            assert answer.json()["error"]["details"][0]["field"] == "username"

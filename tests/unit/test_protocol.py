@@ -19,8 +19,11 @@ def test_hello_is_parsed_and_checked() -> None:
                                  '"since":4}')
     assert hello == protocol.Hello(1, "t", "d", 4)
     with pytest.raises(HubError) as bad:
+        protocol.parse_hello('{"type":"hello","protocol":1,"token":"t","device":"","since":-1}')
+    assert {d["field"] for d in bad.value.details or []} == {"device", "since"}
+    # A missing token is told apart: the client should sign in again (4401), not give up.
+    with pytest.raises(protocol.BadToken):
         protocol.parse_hello('{"type":"hello","protocol":1,"token":"","device":"","since":-1}')
-    assert {d["field"] for d in bad.value.details or []} == {"token", "device", "since"}
 
 
 def test_commands_parse_into_typed_operations() -> None:
