@@ -2,7 +2,7 @@
 publish every change to the user's room, answer.
 
 Commands that arrive while a transaction is in flight go together into the next one (group
-commit), written with a fixed number of statements (storage.commands.GroupWriter); a refused
+commit), written with a fixed number of statements (storage.writer.GroupWriter); a refused
 command leaves no trace and does not undo its neighbours, and a command that makes the
 writer fail is found by writing the group again one by one, and answered alone. Under light
 load a group is one command and nothing waits.
@@ -22,10 +22,10 @@ from hub.brokers.base import Broker
 from hub.errors import ErrorCode, HubError
 from hub.metrics import Metrics
 from hub.rooms import change_message, room_name
-from storage.commands import GroupWriter
 from storage.engine import Database
 from storage.errors import CommandRejected
 from storage.types import Applied, Command
+from storage.writer import GroupWriter
 
 log = logging.getLogger("todohub.dispatch")
 

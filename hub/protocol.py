@@ -14,6 +14,7 @@ from typing import Any
 from hub.errors import ErrorCode, HubError
 from storage.codec import dumps
 from storage.errors import CommandRejected
+from storage.frames import change_frame as change_frame  # the change event, built in storage
 from storage.types import (
     MAX_INT,
     Command,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -256,11 +256,14 @@ OP_MODELS: dict[str, type[CreateOp] | type[UpdateOp] | type[DeleteOp]] = {
 
 @dataclass(frozen=True)
 class Command:
-    """One client command: an operation id and one operation, or an atomic batch of them."""
+    """One client command: an operation id and one operation, or an atomic batch of them.
+    ``fingerprint`` identifies the request that carried it (REST): the same operation id
+    with another fingerprint is refused instead of answered as a retry."""
 
     op_id: str | None
     ops: list[Op]
     batch: bool = False
+    fingerprint: str | None = None
 
     @property
     def kind(self) -> str:
@@ -268,14 +271,29 @@ class Command:
         return "batch" if self.batch else self.ops[0].type
 
 
+class Change(NamedTuple):
+    """One entry a command wrote into a change log: whose log (the recipient, whose room it
+    is published to), its seq in that log, and the change frame as sent."""
+
+    user_id: str
+    seq: int
+    frame: str
+
+
 @dataclass
 class Applied:
     """What applying a command produced: the answer (the ack without its type and id) and the
-    change frames to publish, each with its seq."""
+    changes it wrote, in order, each with its recipient."""
 
     answer: dict[str, Any]
-    frames: list[tuple[int, str]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     duplicate: bool = False
+
+    @property
+    def frames(self) -> list[tuple[int, str]]:
+        """(seq, frame) of every change. Every change of a command goes to its author's log
+        today; once a change can go to other users' logs, publish by ``changes``."""
+        return [(change.seq, change.frame) for change in self.changes]
 
 
 def validation_details(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:

@@ -3,6 +3,8 @@ dispatcher, so live devices see them like any socket command."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -51,6 +53,14 @@ def _op_id(request: Request) -> str | None:
     return key
 
 
+def _fingerprint(request: Request, body: Any = None) -> str:
+    """What the request is (method, path, If-Match, body), as a hash stored with its
+    Idempotency-Key: the same key with another request is refused."""
+    parts = [request.method, request.url.path, request.headers.get("if-match"), body]
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))  # ASCII: any text hashes
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _if_match(request: Request) -> int | None:
     raw = request.headers.get("if-match")
     if raw is None:
@@ -88,7 +98,8 @@ async def create(request: Request) -> Response:
     op_id = _op_id(request)
     body = await json_object(request, BODY_LIMIT)
     op = _parse({"type": "create", "todo": body})
-    answer = await _run(request, user.id, Command(op_id, [op]))
+    answer = await _run(request, user.id,
+                        Command(op_id, [op], fingerprint=_fingerprint(request, body)))
     return JSON(answer["todo"], status_code=201)
 
 
@@ -111,7 +122,8 @@ async def patch(request: Request) -> Response:
     op = _parse({"type": "update", "todo_id": _todo_id(request), "patch": body,
                  "if_version": if_version})
     try:
-        answer = await _run(request, user.id, Command(op_id, [op]))
+        answer = await _run(request, user.id,
+                            Command(op_id, [op], fingerprint=_fingerprint(request, body)))
     except HubError as exc:
         raise _conflict_to_412(exc, if_version) from None
     return JSON(answer["todo"])
@@ -123,7 +135,7 @@ async def remove(request: Request) -> Response:
     op_id, if_version = _op_id(request), _if_match(request)
     op = _parse({"type": "delete", "todo_id": _todo_id(request), "if_version": if_version})
     try:
-        await _run(request, user.id, Command(op_id, [op]))
+        await _run(request, user.id, Command(op_id, [op], fingerprint=_fingerprint(request)))
     except HubError as exc:
         raise _conflict_to_412(exc, if_version) from None
     return Response(status_code=204)
@@ -150,7 +162,8 @@ async def batch(request: Request) -> Response:
         ops = parse_batch(body.get("ops"), hub.settings.max_batch)
     except CommandRejected as exc:
         raise HubError(exc.code, exc.message, exc.details) from None
-    answer = await _run(request, user.id, Command(op_id, ops, batch=True))
+    answer = await _run(request, user.id,
+                        Command(op_id, ops, batch=True, fingerprint=_fingerprint(request, body)))
     return JSON(answer)
 
 

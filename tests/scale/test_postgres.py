@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from storage.commands import apply
+from storage.drivers.core import apply
 from storage.engine import Database
 from storage.migrate import current_revision, upgrade
 from storage.models import changes, users

@@ -1,7 +1,7 @@
 """Personal access tokens for scripts, stored as hashes of their secrets.
 
 Revision ID: 0003_access_tokens
-Revises: 0002
+Revises: 0003_operation_fingerprint
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_access_tokens"
-down_revision = "0002"
+down_revision = "0003_operation_fingerprint"
 branch_labels = None
 depends_on = None
 

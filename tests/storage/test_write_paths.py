@@ -1,14 +1,16 @@
-"""The fast write path the benchmarks led to (storage.commands.GroupWriter) must give exactly
-what the plain one does: ``apply`` one command after another, each in its own savepoint.
+"""Every way a command reaches the database gives the same outcome: each driver's fast path
+(storage.drivers.sqlite, storage.drivers.postgres, through GroupWriter kept across groups as
+the hub's writer keeps it) against the plain SQLAlchemy path (storage.drivers.core) on the
+same groups, and against the same commands written one at a time (a group of one each, as
+``apply`` does), on SQLite and on PostgreSQL.
 
-tests/storage/test_group_write.py checks ``write_group`` on SQLite; this adds PostgreSQL (its
-own statements: locks, one read, one write of CTEs), one GroupWriter kept across groups (as
-the hub's writer does), a user that does not exist, and groups that fall back to savepoints.
-
-Random mixes of creates (with and without client ids and orders), updates, deletes, batches,
-stale versions, missing todos, repeated operation ids and a user that does not exist are
-written in random groups both ways, with the same clock and the same new ids; every answer,
-change frame, error and every row of every table must be equal.
+Random mixes of creates (with and without client ids and orders, so that a create's top
+order follows deletes and order changes earlier in its group), updates with and without
+``if_version``, deletes, batches, stale versions, missing todos, repeated operation ids (as
+the same request, and with another request's fingerprint),
+several users and a user that does not exist, in random groups, with the same clock and the
+same new ids each way: every answer, change (recipient, seq, frame), error and every row of
+every table must be equal.
 """
 
 from __future__ import annotations
@@ -17,25 +19,27 @@ import itertools
 import random
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
 
-import storage.commands as commands
+from storage.drivers.core import apply_group
 from storage.engine import Database
 from storage.errors import CommandRejected
 from storage.migrate import upgrade
 from storage.models import changes, operations, todos, users
+from storage.rules import Item, Outcome
 from storage.types import Command, CreateOp, DeleteOp, Op, TodoIn, TodoPatch, UpdateOp
+from storage.writer import GroupWriter
 from tests.conftest import skip_or_fail
 from tests.services import create_database, database_url, drop_database, postgres_problem
 
 USERS = [str(uuid.UUID(int=n + 1)) for n in range(4)]
 GHOST = str(uuid.UUID(int=999))
-Item = tuple[str, Command, str]
+Way = Callable[[Database, list[list[Item]], Any, Any], Awaitable[list[Outcome]]]
 
 
 def _commands(rng: random.Random, count: int, order_share: float) -> list[Item]:
@@ -70,7 +74,7 @@ def _commands(rng: random.Random, count: int, order_share: float) -> list[Item]:
             elif rng.random() < 0.2:
                 patch["status"] = rng.choice(["in_progress", "cancelled"])
             if rng.random() < 0.3:
-                patch["order"] = rng.choice([0, 2.5, 50])
+                patch["order"] = rng.choice([0, 2.5, 50, 1000])
             if rng.random() < 0.2:
                 patch["tags"] = ["x"]
             return UpdateOp(type="update", todo_id=todo_id(user), patch=TodoPatch(**patch),
@@ -90,10 +94,13 @@ def _commands(rng: random.Random, count: int, order_share: float) -> list[Item]:
             op_id = f"op{n}"
             if user != GHOST:
                 used[user].append(op_id)
+        # A REST request's fingerprint, from two, so that some retries are another request.
+        fingerprint = rng.choice([None, "f1", "f2"])
         if rng.random() < 0.2:
-            command = Command(op_id, [op(user) for _ in range(rng.randrange(1, 4))], batch=True)
+            command = Command(op_id, [op(user) for _ in range(rng.randrange(1, 4))],
+                              batch=True, fingerprint=fingerprint)
         else:
-            command = Command(op_id, [op(user)])
+            command = Command(op_id, [op(user)], fingerprint=fingerprint)
         items.append((user, command, rng.choice(["d0", "d1"])))
     return items
 
@@ -108,19 +115,42 @@ def _groups(rng: random.Random, items: list[Item]) -> list[list[Item]]:
     return groups
 
 
-def _outcome(outcome: Any) -> tuple[Any, ...]:
+def _outcome(outcome: Outcome) -> tuple[Any, ...]:
     if isinstance(outcome, CommandRejected):
         return ("rejected", outcome.code, outcome.message, outcome.details, outcome.todo)
-    return ("applied", outcome.answer, outcome.frames, outcome.duplicate)
+    return ("applied", outcome.answer, outcome.changes, outcome.duplicate)
 
 
-async def _write_all(url: str, groups: list[list[Item]], grouped: bool,
-                     monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]]:
+async def _fast(db: Database, groups: list[list[Item]], clock: Any, new_id: Any
+                ) -> list[Outcome]:
+    writer = GroupWriter(db, clock, new_id)
+    done: list[Outcome] = []
+    try:
+        for group in groups:
+            done += await writer.write(group)
+    finally:
+        await writer.close()
+    return done
+
+
+async def _plain(db: Database, groups: list[list[Item]], clock: Any, new_id: Any
+                 ) -> list[Outcome]:
+    done: list[Outcome] = []
+    for group in groups:
+        async with db.write() as conn:
+            done += await apply_group(conn, group, clock, new_id)
+    return done
+
+
+async def _one_by_one(db: Database, groups: list[list[Item]], clock: Any, new_id: Any
+                      ) -> list[Outcome]:
+    return await _plain(db, [[item] for group in groups for item in group], clock, new_id)
+
+
+async def _write_all(url: str, groups: list[list[Item]], way: Way) -> tuple[Any, Any]:
     new_ids = (str(uuid.UUID(int=10_000 + n)) for n in itertools.count())
     clock = (f"2026-01-01T00:{n // 60000:02d}:{n // 1000 % 60:02d}.{n % 1000:03d}Z"
              for n in itertools.count())
-    monkeypatch.setattr(commands, "new_todo_id", lambda: next(new_ids))
-    monkeypatch.setattr(commands, "utcnow", lambda: next(clock))
     db = Database(url)
     try:
         async with db.write() as conn:
@@ -128,18 +158,7 @@ async def _write_all(url: str, groups: list[list[Item]], grouped: bool,
                 {"id": user, "username": f"n{n}", "seq": 0, "pruned_seq": 0,
                  "created_at": "2026-01-01T00:00:00.000Z", "guest": False}
                 for n, user in enumerate(USERS)])
-        outcomes: list[Any] = []
-        writer = commands.GroupWriter(db)
-        try:
-            for group in groups:
-                if grouped:
-                    done = await writer.write(group)
-                else:
-                    async with db.write() as conn:
-                        done = await commands._apply_each(conn, group)
-                outcomes += [_outcome(o) for o in done]
-        finally:
-            await writer.close()
+        outcomes = await way(db, groups, lambda: next(clock), lambda: next(new_ids))
         rows = []
         async with db.read() as conn:
             for table, key in ((todos, (todos.c.user_id, todos.c.id)),
@@ -147,26 +166,28 @@ async def _write_all(url: str, groups: list[list[Item]], grouped: bool,
                                (operations, (operations.c.user_id, operations.c.op_id)),
                                (users, (users.c.id,))):
                 rows.append([tuple(r) for r in await conn.execute(select(table).order_by(*key))])
-        return outcomes, rows
+        return [_outcome(o) for o in outcomes], rows
     finally:
         await db.dispose()
 
 
-async def _compare(fresh_url: Callable[[], Any], seeds: range,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def _compare(fresh_url: Callable[[], Awaitable[str]], seeds: range) -> None:
     for seed in seeds:
         rng = random.Random(seed)
-        items = _commands(rng, 150, order_share=1.0 if seed % 2 else 0.4)
+        items = _commands(rng, 150, order_share=1.0 if seed % 3 == 1 else 0.4)
         groups = _groups(rng, items)
-        grouped = await _write_all(await fresh_url(), groups, True, monkeypatch)
-        plain = await _write_all(await fresh_url(), groups, False, monkeypatch)
-        assert grouped[0] == plain[0], f"seed {seed}: answers differ"
-        assert grouped[1] == plain[1], f"seed {seed}: tables differ"
+        fast = await _write_all(await fresh_url(), groups, _fast)
+        plain = await _write_all(await fresh_url(), groups, _plain)
+        single = await _write_all(await fresh_url(), groups, _one_by_one)
+        assert any(o[0] == "rejected" for o in plain[0]), f"seed {seed}: no refusal tried"
+        assert fast[0] == plain[0], f"seed {seed}: fast and plain answers differ"
+        assert fast[1] == plain[1], f"seed {seed}: fast and plain tables differ"
+        assert single[0] == plain[0], f"seed {seed}: one by one answers differ from groups"
+        assert single[1] == plain[1], f"seed {seed}: one by one tables differ from groups"
 
 
-async def test_group_writer_matches_apply_on_sqlite(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """On SQLite (its two hand-offs to the driver thread) every answer and row is the same."""
+async def test_write_paths_agree_on_sqlite(tmp_path: Path) -> None:
+    """aiosqlite's fast path (two hand-offs to its thread) against SQLAlchemy's plain path."""
     template = tmp_path / "template.db"
     await upgrade(f"sqlite+aiosqlite:///{template}")
     count = itertools.count()
@@ -176,12 +197,12 @@ async def test_group_writer_matches_apply_on_sqlite(tmp_path: Path,
         shutil.copy(template, path)
         return f"sqlite+aiosqlite:///{path}"
 
-    await _compare(fresh_url, range(5), monkeypatch)
+    await _compare(fresh_url, range(6))
 
 
 @pytest.mark.services
-async def test_group_writer_matches_apply_on_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On PostgreSQL (locks, one read, one write of CTEs) every answer and row is the same."""
+async def test_write_paths_agree_on_postgres() -> None:
+    """asyncpg's fast path (locks, one read, one write of CTEs) against the plain path."""
     problem = await postgres_problem()
     if problem:
         skip_or_fail(problem)
@@ -195,7 +216,7 @@ async def test_group_writer_matches_apply_on_postgres(monkeypatch: pytest.Monkey
         return url
 
     try:
-        await _compare(fresh_url, range(3), monkeypatch)
+        await _compare(fresh_url, range(3))
     finally:
         for name in made:
             await drop_database(name)

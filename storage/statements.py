@@ -1,0 +1,155 @@
+"""The SQL of the write path, in SQLAlchemy Core: the reads a group needs and its net writes.
+
+The reads are built for a way of passing a list (``listed(column, name)`` is "column is in
+the list called name"): expanded IN for the plain path, a JSON array and ``json_each`` on
+SQLite, an array and ``= ANY`` on PostgreSQL. The writes are one statement per
+``WriteKind``, run with one row of parameters per written row; the driver paths compile each
+statement once per dialect (``compiled``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.expression import Executable
+
+from storage.models import changes, operations, todos, users
+from storage.rules import Loaded, Needs, Row, StoredOp, Writes
+
+Listed = Callable[[Any, str], ColumnElement[bool]]
+TODO_COLUMNS = tuple(column.name for column in todos.c)
+KEY = "k_"  # prefix of the parameters that name the row an UPDATE or DELETE writes
+
+
+def reads(listed: Listed) -> tuple[Select[Any], ...]:
+    """The five reads of a group, taking the lists of ``read_values``: the user rows with
+    their seqs (locked, in id order, for every process alike), the stored operations, the
+    todos by key, each top scope's highest order (an index probe), and each keyed top
+    scope's highest order outside the todos read by key (a scan of its todos)."""
+    return (
+        select(users.c.id, users.c.seq).where(listed(users.c.id, "users"))
+        .order_by(users.c.id).with_for_update(),
+        select(operations.c.user_id, operations.c.op_id, operations.c.answer,
+               operations.c.fingerprint).where(
+            listed(operations.c.user_id, "users"), listed(operations.c.op_id, "op_ids")
+        ),
+        select(todos).where(listed(todos.c.user_id, "scopes"), listed(todos.c.id, "todo_ids")),
+        select(todos.c.user_id, func.max(todos.c.order))
+        .where(listed(todos.c.user_id, "top_scopes")).group_by(todos.c.user_id),
+        select(todos.c.user_id, func.max(todos.c.order))
+        .where(listed(todos.c.user_id, "keyed_top_scopes"), ~listed(todos.c.id, "todo_ids"))
+        .group_by(todos.c.user_id),
+    )
+
+
+def read_values(needs: Needs) -> dict[str, list[str]]:
+    """The lists the reads take, by name."""
+    return {"users": needs.users, "op_ids": needs.op_ids, "scopes": needs.scopes,
+            "todo_ids": needs.todo_ids, "top_scopes": needs.top_scopes,
+            "keyed_top_scopes": needs.keyed_top_scopes}
+
+
+def wanted(needs: Needs) -> tuple[bool, ...]:
+    """Which of the five reads have anything to read."""
+    return (True, bool(needs.op_ids), bool(needs.todo_ids), bool(needs.top_scopes),
+            bool(needs.keyed_top_scopes))
+
+
+def loaded(needs: Needs, seqs: Iterable[Sequence[Any]], stored: Iterable[Sequence[Any]],
+           found: Iterable[Sequence[Any]], *tops: Iterable[Sequence[Any]]) -> Loaded:
+    """What the five reads returned (rows as tuples, in their select order), for the rules;
+    the two reads of top orders may come as one."""
+    top: dict[str, float | None] = dict.fromkeys([*needs.top_scopes, *needs.keyed_top_scopes])
+    for rows in tops:
+        for scope, value in rows:
+            top[scope] = value
+    return Loaded(
+        seqs={user_id: seq for user_id, seq in seqs},
+        stored={(user_id, op_id): StoredOp(answer, fingerprint)
+                for user_id, op_id, answer, fingerprint in stored},
+        todos=[dict(zip(TODO_COLUMNS, row, strict=True)) for row in found],
+        tops=top,
+    )
+
+
+class WriteKind(NamedTuple):
+    """One kind of net write: which rows of ``table`` (matched on ``keys``) are deleted or
+    updated, or inserted, and which ``columns`` it sets."""
+
+    name: str
+    table: Table
+    action: str  # delete, update or insert
+    keys: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    def statement(self) -> Executable:
+        """The statement, taking ``k_<key>`` and ``<column>`` parameters."""
+        if self.action == "insert":
+            return insert(self.table)
+        where = and_(*[self.table.c[key] == bindparam(KEY + key) for key in self.keys])
+        if self.action == "delete":
+            return delete(self.table).where(where)
+        return update(self.table).where(where).values(
+            {name: bindparam(name) for name in self.columns})
+
+    def parameters(self, row: Row) -> dict[str, Any]:
+        """A written row as the statement's parameters."""
+        return {**{KEY + key: row[key] for key in self.keys},
+                **{name: row[name] for name in self.columns}}
+
+
+_SET = tuple(name for name in TODO_COLUMNS if name not in ("user_id", "id"))
+
+# In the order they run; the names are those of storage.rules' Writes.
+WRITES = (
+    WriteKind("todo_delete", todos, "delete", ("user_id", "id"), ()),
+    WriteKind("todo_update", todos, "update", ("user_id", "id"), _SET),
+    WriteKind("todo_insert", todos, "insert", (), TODO_COLUMNS),
+    WriteKind("user_seq", users, "update", ("id",), ("seq",)),
+    WriteKind("change", changes, "insert", (), tuple(c.name for c in changes.c)),
+    WriteKind("operation", operations, "insert", (), tuple(c.name for c in operations.c)),
+)
+_STATEMENTS = {kind.name: kind.statement() for kind in WRITES}
+
+
+def statement(kind: WriteKind) -> Executable:
+    """The kind's statement, built once."""
+    return _STATEMENTS[kind.name]
+
+
+class Compiled(NamedTuple):
+    """A statement compiled for a dialect: its SQL and its parameter names in order."""
+
+    sql: str
+    names: tuple[str, ...]
+
+
+_compiled: dict[tuple[int, str], Compiled] = {}
+
+
+def compiled(stmt: Any, dialect: Dialect, keys: Sequence[str] | None = None) -> Compiled:
+    """``stmt`` compiled for ``dialect`` (``keys``: the columns an INSERT takes), once."""
+    key = (id(stmt), dialect.name)
+    found = _compiled.get(key)
+    if found is None:
+        done = stmt.compile(dialect=dialect, column_keys=keys)
+        found = _compiled[key] = Compiled(done.string, tuple(done.positiontup or ()))
+    return found
+
+
+def positional(kind: WriteKind, dialect: Dialect,
+               rows: list[Row]) -> tuple[str, list[list[Any]]]:
+    """The kind's SQL for ``dialect`` and its rows as positional parameters."""
+    sql, names = compiled(statement(kind), dialect,
+                          kind.columns if kind.action == "insert" else None)
+    sources = [name.removeprefix(KEY) for name in names]
+    return sql, [[row[source] for source in sources] for row in rows]
+
+
+def write_batches(writes: Writes) -> list[tuple[WriteKind, list[Row]]]:
+    """The writes that have rows, in the order they run."""
+    return [(kind, writes[kind.name]) for kind in WRITES if writes.get(kind.name)]
