@@ -13,7 +13,7 @@ export class ListBar {
     this.rename = $("button.rename-list");
     this.remove = $("button.delete-list");
     this.tag = $("select.tag-filter");
-    this.readOnly = $(".read-only");
+    this.readOnly = $(".read-only-line");
   }
 
   /**

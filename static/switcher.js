@@ -15,6 +15,9 @@ export class Switcher {
     this.assigned = $("button.view-assigned");
     this.form = $("form.new-list-form");
     this.toggle.addEventListener("click", () => this.setOpen(!this.isOpen()));
+    document.addEventListener("click", (event) => {
+      if (this.isOpen() && !this.nav.contains(event.target)) this.setOpen(false);
+    });
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && this.isOpen()) {
         this.setOpen(false);
@@ -83,6 +86,7 @@ export class Switcher {
       const input = this.form.elements.name;
       const name = input.value.trim();
       input.value = "";
+      this.setOpen(false);
       if (name) handler(name);
     });
   }

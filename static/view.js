@@ -48,7 +48,7 @@ export class View {
     this.newTodo.hidden = readOnly || context.canAdd === false;
     this.newTodo.disabled = this.newTodo.hidden;
     this.toggleAll.disabled = readOnly;
-    this.list.classList.toggle("read-only", readOnly);
+    this.list.classList.toggle("is-read-only", readOnly);
     const completed = todos.filter((t) => t.completed).length;
     const active = todos.length - completed;
     this.main.hidden = todos.length === 0;
