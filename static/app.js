@@ -69,7 +69,11 @@ function render() {
   const listOf = (todo) => todo.list_id ?? inboxId;
   const counts = new Map();
   for (const todo of all) if (!todo.completed) counts.set(listOf(todo), (counts.get(listOf(todo)) ?? 0) + 1);
-  const mine = all.filter((t) => t.assignee && t.assignee === me());
+  // Across lists: in the switcher's order of lists, then each list's own order.
+  const place = new Map(lists.map((l, i) => [l.id, i]));
+  const mine = all
+    .filter((t) => t.assignee && t.assignee === me())
+    .sort((a, b) => (place.get(listOf(a)) ?? 1e9) - (place.get(listOf(b)) ?? 1e9));
   const shown = selection.view ? mine : all.filter((t) => listOf(t) === (list?.id ?? null));
   const tags = [...new Set(shown.flatMap((t) => t.tags ?? []))].sort();
   const tagged = selection.tag ? shown.filter((t) => (t.tags ?? []).includes(selection.tag)) : shown;
