@@ -1,4 +1,5 @@
-"""``python -m bench fanout|connections|throughput``: run a benchmark, print what it measured."""
+"""``python -m bench fanout|connections|throughput|sharing``: run a benchmark, print what it
+measured."""
 
 from __future__ import annotations
 
@@ -85,6 +86,20 @@ def _throughput(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _sharing(args: argparse.Namespace) -> int:
+    from bench.sharing import SharingConfig, run_sharing
+
+    config = SharingConfig(
+        members=args.members, devices=args.devices, rate=args.rate, duration=args.duration,
+        warmup=args.warmup, drain=args.drain, modes=tuple(args.modes.split(",")),
+        database_url=args.database or "", redis_url=args.redis or "", workers=args.workers,
+        hub_args=_hub_args(args.hub_arg), data_dir=args.data_dir,
+    )
+    result = _run(lambda: run_sharing(config))
+    _print(result, args.json)
+    return 0 if result.ok else 1
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--hub-arg", action="append", metavar="ARGS",
@@ -161,6 +176,25 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"Redis for several processes (default {DEFAULT_REDIS})")
     _common(throughput)
     throughput.set_defaults(func=_throughput)
+
+    sharing = commands.add_parser(
+        "sharing", help="a shared list's fan-out to every member, next to private lists")
+    sharing.add_argument("--members", type=int, default=10)
+    sharing.add_argument("--devices", type=int, default=2, help="sockets per member")
+    sharing.add_argument("--rate", type=float, default=200.0, help="writes per second, total")
+    sharing.add_argument("--duration", type=float, default=30.0, help="seconds of sending")
+    sharing.add_argument("--warmup", type=float, default=1.0,
+                         help="first seconds whose latencies are not counted (losses are)")
+    sharing.add_argument("--drain", type=float, default=15.0,
+                         help="seconds to wait for the last acks and deliveries")
+    sharing.add_argument("--modes", default="shared,private",
+                         help="comma-separated: shared (one list of every member), private "
+                              "(each member's inbox)")
+    sharing.add_argument("--database", metavar="URL", help="PostgreSQL server; default SQLite")
+    sharing.add_argument("--redis", metavar="URL", help="Redis broker; default in-process")
+    sharing.add_argument("--workers", type=int, default=1, help="hub processes (needs --redis)")
+    _common(sharing)
+    sharing.set_defaults(func=_sharing)
 
     args = parser.parse_args(argv)
     code: int = args.func(args)

@@ -22,10 +22,12 @@ from storage.clock import utcnow
 from storage.codec import dumps, loads
 from storage.errors import CommandRejected
 from storage.fanout import Tx
-from storage.lists import role_in
-from storage.models import invitations, list_members, operations
+from storage.lists import role_in, roles_of
+from storage.models import invitations, list_members, lists, operations
+from storage.rules import reused_key
 from storage.types import (
     Applied,
+    Change,
     Command,
     JoinOp,
     Limits,
@@ -63,11 +65,14 @@ async def apply(
         raise CommandRejected("not_found", "the user no longer exists")
     if command.op_id is not None:
         stored = (await conn.execute(
-            select(operations.c.answer).where(operations.c.user_id == user_id,
-                                              operations.c.op_id == command.op_id)
-        )).scalar()
+            select(operations.c.answer, operations.c.fingerprint)
+            .where(operations.c.user_id == user_id, operations.c.op_id == command.op_id)
+        )).first()
         if stored is not None:
-            answer = loads(stored)
+            refused = reused_key(stored.fingerprint, command)
+            if refused is not None:
+                raise refused
+            answer = loads(stored.answer)
             await _still_visible(conn, user_id, answer)
             return Applied(answer=answer, duplicate=True)
 
@@ -80,7 +85,7 @@ async def apply(
     if command.op_id is not None:
         await conn.execute(insert(operations).values(
             user_id=user_id, op_id=command.op_id, answer=dumps(answer), seq=tx.seqs[user_id],
-            created_at=tx.now,
+            created_at=tx.now, fingerprint=command.fingerprint,
         ))
     return Applied(answer=answer, changes=changes)
 
@@ -152,3 +157,26 @@ async def apply_group(
         except CommandRejected as exc:
             outcomes.append(exc)
     return outcomes
+
+
+async def leave_every_list(
+    conn: AsyncConnection, user_id: str, limits: Limits | None = None, now: str | None = None,
+) -> list[Change]:
+    """Before an account is deleted: every list it owns is deleted (``list_removed`` with
+    reason deleted to each member), it leaves every other list (its assignments there are
+    cleared), in the caller's transaction; the changes for the other members, to publish
+    after commit. The inbox goes with the account."""
+    tx = Tx(conn, user_id, "account-deleted", None, now or utcnow(), limits or Limits())
+    roles = await roles_of(conn, user_id)
+    rows = await conn.execute(select(lists.c.id, lists.c.inbox)
+                              .where(lists.c.id.in_(sorted(roles))))
+    inboxes = {row.id for row in rows if row.inbox}
+    members = await conn.execute(
+        select(list_members.c.user_id).where(list_members.c.list_id.in_(sorted(roles))))
+    await tx.lock([user_id, *members.scalars()])
+    for list_id in sorted(set(roles) - inboxes):
+        if roles[list_id] == "owner":
+            await list_rules.delete(tx, ListDeleteOp(type="list_delete", list_id=list_id))
+        else:
+            await list_rules.remove(tx, RemoveOp(list_id, user_id))
+    return [change for change in await tx.write() if change.user_id != user_id]

@@ -145,6 +145,9 @@ class Operation(Base):
     answer: Mapped[str] = mapped_column(Text)
     seq: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[str] = mapped_column(String(24))
+    # What the request was (a hash), for a REST Idempotency-Key: the same key with another
+    # request is refused. None for socket commands.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuthSession(Base):

@@ -40,19 +40,23 @@ def scope_reads(listed: Listed) -> tuple[Select[Any], Select[Any], Select[Any]]:
     )
 
 
-def reads(listed: Listed) -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
-    """The four reads of a group, taking the lists of ``read_values``: the user rows with
-    their seqs (locked, in id order, for every process alike), the stored operations, the
-    todos by id, and each top list's highest order outside the todos read by id."""
+def reads(listed: Listed) -> tuple[Select[Any], ...]:
+    """The five reads of a group, taking the lists of ``read_values``: the user rows with
+    their seqs (locked, in id order, for every process alike), the stored operations of the
+    actors, the todos by id, each top list's highest order (an index probe), and each keyed
+    top list's highest order outside the todos read by id (a scan of its todos)."""
     return (
         select(users.c.id, users.c.seq).where(listed(users.c.id, "users"))
         .order_by(users.c.id).with_for_update(),
-        select(operations.c.user_id, operations.c.op_id, operations.c.answer).where(
+        select(operations.c.user_id, operations.c.op_id, operations.c.answer,
+               operations.c.fingerprint).where(
             listed(operations.c.user_id, "actors"), listed(operations.c.op_id, "op_ids")
         ),
         select(todos).where(listed(todos.c.id, "todo_ids")),
         select(todos.c.list_id, func.max(todos.c.order))
-        .where(listed(todos.c.list_id, "top_scopes"), ~listed(todos.c.id, "todo_ids"))
+        .where(listed(todos.c.list_id, "top_scopes")).group_by(todos.c.list_id),
+        select(todos.c.list_id, func.max(todos.c.order))
+        .where(listed(todos.c.list_id, "keyed_top_scopes"), ~listed(todos.c.id, "todo_ids"))
         .group_by(todos.c.list_id),
     )
 
@@ -60,24 +64,29 @@ def reads(listed: Listed) -> tuple[Select[Any], Select[Any], Select[Any], Select
 def read_values(needs: Needs) -> dict[str, list[str]]:
     """The lists the reads take, by name."""
     return {"users": needs.users, "op_ids": needs.op_ids, "todo_ids": needs.todo_ids,
-            "top_scopes": needs.top_scopes, "actors": needs.actors}
+            "top_scopes": needs.top_scopes, "keyed_top_scopes": needs.keyed_top_scopes,
+            "actors": needs.actors}
 
 
-def wanted(needs: Needs) -> tuple[bool, bool, bool, bool]:
-    """Which of the four reads have anything to read."""
-    return True, bool(needs.op_ids), bool(needs.todo_ids), bool(needs.top_scopes)
+def wanted(needs: Needs) -> tuple[bool, ...]:
+    """Which of the five reads have anything to read."""
+    return (True, bool(needs.op_ids), bool(needs.todo_ids), bool(needs.top_scopes),
+            bool(needs.keyed_top_scopes))
 
 
 def loaded(needs: Needs, scope: Scope, seqs: Iterable[Sequence[Any]],
            stored: Iterable[Sequence[Any]], found: Iterable[Sequence[Any]],
-           tops: Iterable[Sequence[Any]]) -> Loaded:
-    """What the four reads returned (rows as tuples, in their select order), for the rules."""
-    top: dict[str, float | None] = dict.fromkeys(needs.top_scopes)
-    for list_id, value in tops:
-        top[list_id] = value
+           *tops: Iterable[Sequence[Any]]) -> Loaded:
+    """What the five reads returned (rows as tuples, in their select order), for the rules;
+    the two reads of top orders may come as one."""
+    top: dict[str, float | None] = dict.fromkeys([*needs.top_scopes, *needs.keyed_top_scopes])
+    for rows in tops:
+        for list_id, value in rows:
+            top[list_id] = value
     return Loaded(
         seqs={user_id: seq for user_id, seq in seqs},
-        stored={(user_id, op_id): StoredOp(answer) for user_id, op_id, answer in stored},
+        stored={(user_id, op_id): StoredOp(answer, fingerprint)
+                for user_id, op_id, answer, fingerprint in stored},
         todos=[dict(zip(TODO_COLUMNS, row, strict=True)) for row in found],
         tops=top,
         scope=scope,

@@ -288,11 +288,14 @@ class Limits:
 
 @dataclass(frozen=True)
 class Command:
-    """One client command: an operation id and one operation, or an atomic batch of them."""
+    """One client command: an operation id and one operation, or an atomic batch of them.
+    ``fingerprint`` identifies the request that carried it (REST): the same operation id
+    with another fingerprint is refused instead of answered as a retry."""
 
     op_id: str | None
     ops: list[Op]
     batch: bool = False
+    fingerprint: str | None = None
 
     @property
     def kind(self) -> str:

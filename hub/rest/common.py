@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -97,6 +98,14 @@ def operation_id(request: Request) -> str | None:
         raise HubError(ErrorCode.VALIDATION, "Idempotency-Key must be 1-64 characters",
                        [{"field": "Idempotency-Key", "reason": "must be 1-64 characters"}])
     return key
+
+
+def fingerprint(request: Request, body: Any = None) -> str:
+    """What the request is (method, path, If-Match, body), as a hash stored with its
+    Idempotency-Key: the same key with another request is refused."""
+    parts = [request.method, request.url.path, request.headers.get("if-match"), body]
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))  # ASCII: any text hashes
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def if_match(request: Request) -> int | None:

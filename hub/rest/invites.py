@@ -11,6 +11,7 @@ from starlette.routing import Route
 from hub.errors import ErrorCode, HubError
 from hub.rest.common import (
     JSON,
+    fingerprint,
     hub_of,
     json_object,
     operation_id,
@@ -52,7 +53,9 @@ async def accept(request: Request) -> Response:
     user, _ = await signed_in(request)
     op_id = operation_id(request)
     token = await _token(request)
-    answer = await run_command(request, user.id, Command(op_id, [JoinOp(hash_token(token))]))
+    command = Command(op_id, [JoinOp(hash_token(token))],
+                      fingerprint=fingerprint(request, {"token": token}))
+    answer = await run_command(request, user.id, command)
     return JSON(answer["list"])
 
 

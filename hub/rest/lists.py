@@ -15,6 +15,7 @@ from hub.errors import ErrorCode, HubError
 from hub.rest.common import (
     JSON,
     conflict_to_412,
+    fingerprint,
     hub_of,
     if_match,
     json_object,
@@ -58,7 +59,8 @@ async def create(request: Request) -> Response:
     op_id = operation_id(request)
     body = await json_object(request, BODY_LIMIT)
     op = _op({"type": "list_create", "list": body})
-    answer = await run_command(request, user.id, Command(op_id, [op]))
+    answer = await run_command(request, user.id,
+                               Command(op_id, [op], fingerprint=fingerprint(request, body)))
     return JSON(answer["list"], status_code=201)
 
 
@@ -81,7 +83,8 @@ async def rename(request: Request) -> Response:
     op = _op({"type": "list_update", "list_id": _list_id(request), "patch": body,
               "if_version": version})
     try:
-        answer = await run_command(request, user.id, Command(op_id, [op]))
+        answer = await run_command(request, user.id,
+                                   Command(op_id, [op], fingerprint=fingerprint(request, body)))
     except HubError as exc:
         raise conflict_to_412(exc, version) from None
     return JSON(answer["list"])
@@ -93,7 +96,7 @@ async def remove(request: Request) -> Response:
     op_id, version = operation_id(request), if_match(request)
     op = _op({"type": "list_delete", "list_id": _list_id(request), "if_version": version})
     try:
-        await run_command(request, user.id, Command(op_id, [op]))
+        await run_command(request, user.id, Command(op_id, [op], fingerprint=fingerprint(request)))
     except HubError as exc:
         raise conflict_to_412(exc, version) from None
     return Response(status_code=204)
@@ -124,10 +127,12 @@ async def set_role(request: Request) -> Response:
     """Give a member another role (owner); ``owner`` hands ownership over."""
     user, _ = await signed_in(request)
     op_id = operation_id(request)
-    body = _validated(_RoleBody, await json_object(request, BODY_LIMIT))
+    raw = await json_object(request, BODY_LIMIT)
+    body = _validated(_RoleBody, raw)
     member = path_uuid(request, "user_id", "member")
     op = RoleOp(_list_id(request), member, body.role)
-    answer = await run_command(request, user.id, Command(op_id, [op]))
+    answer = await run_command(request, user.id,
+                               Command(op_id, [op], fingerprint=fingerprint(request, raw)))
     return JSON(answer["list"])
 
 
@@ -136,7 +141,8 @@ async def remove_member(request: Request) -> Response:
     user, _ = await signed_in(request)
     op_id = operation_id(request)
     member = path_uuid(request, "user_id", "member")
-    await run_command(request, user.id, Command(op_id, [RemoveOp(_list_id(request), member)]))
+    await run_command(request, user.id, Command(op_id, [RemoveOp(_list_id(request), member)],
+                                                fingerprint=fingerprint(request)))
     return Response(status_code=204)
 
 

@@ -14,6 +14,7 @@ from hub.errors import ErrorCode, HubError
 from hub.rest.common import (
     JSON,
     conflict_to_412,
+    fingerprint,
     hub_of,
     if_match,
     json_body,
@@ -46,7 +47,8 @@ async def create(request: Request) -> Response:
     op_id = operation_id(request)
     body = await json_object(request, BODY_LIMIT)
     op = _parse({"type": "create", "todo": body})
-    answer = await run_command(request, user.id, Command(op_id, [op]))
+    answer = await run_command(request, user.id,
+                        Command(op_id, [op], fingerprint=fingerprint(request, body)))
     return JSON(answer["todo"], status_code=201)
 
 
@@ -69,7 +71,8 @@ async def patch(request: Request) -> Response:
     op = _parse({"type": "update", "todo_id": _todo_id(request), "patch": body,
                  "if_version": if_version})
     try:
-        answer = await run_command(request, user.id, Command(op_id, [op]))
+        answer = await run_command(request, user.id,
+                            Command(op_id, [op], fingerprint=fingerprint(request, body)))
     except HubError as exc:
         raise conflict_to_412(exc, if_version) from None
     return JSON(answer["todo"])
@@ -81,7 +84,7 @@ async def remove(request: Request) -> Response:
     op_id, if_version = operation_id(request), if_match(request)
     op = _parse({"type": "delete", "todo_id": _todo_id(request), "if_version": if_version})
     try:
-        await run_command(request, user.id, Command(op_id, [op]))
+        await run_command(request, user.id, Command(op_id, [op], fingerprint=fingerprint(request)))
     except HubError as exc:
         raise conflict_to_412(exc, if_version) from None
     return Response(status_code=204)
@@ -104,7 +107,8 @@ async def batch(request: Request) -> Response:
         ops = parse_batch(body.get("ops"), hub.settings.max_batch)
     except CommandRejected as exc:
         raise HubError(exc.code, exc.message, exc.details) from None
-    answer = await run_command(request, user.id, Command(op_id, ops, batch=True))
+    answer = await run_command(request, user.id,
+                        Command(op_id, ops, batch=True, fingerprint=fingerprint(request, body)))
     return JSON(answer)
 
 

@@ -1,7 +1,7 @@
 """The plain path: a group through SQLAlchemy on an AsyncConnection the caller began, for
 any database and driver; and ``apply``, one command as a group of one.
 
-About eight statements per group: the four reads (expanded IN), then one executemany per
+About nine statements per group: the five reads (expanded IN), then one executemany per
 kind of write. The fast driver paths give exactly what this one gives.
 """
 

@@ -2,7 +2,7 @@
 round trips (BEGIN, the user locks, one read, one write, COMMIT), the transaction owned here.
 
 The statements are prepared once and cached by asyncpg; lists are passed as arrays. Once the
-locks are held, the other three reads go as one statement (UNION ALL of rows padded to one
+locks are held, the other four reads go as one statement (UNION ALL of rows padded to one
 shape, told apart by a kind letter), and every write of the group as one statement of
 data-modifying CTEs, each kind's rows passed column by column as arrays (unnest). The net
 effect touches each row at most once (deleted, updated or inserted), so the CTEs, which all
@@ -58,7 +58,7 @@ _SCOPE_READS = statements.scope_reads(_listed)
 
 def _reads() -> tuple[Any, Any]:
     parts: tuple[Any, ...] = statements.reads(_listed)
-    lock, stored, found, tops = parts
+    lock, stored, found, tops, outside = parts
 
     def padded(kind: str, head: list[Any], todo: dict[str, Any] | None = None) -> list[Any]:
         todo = todo or {}
@@ -72,21 +72,22 @@ def _reads() -> tuple[Any, Any]:
         select(*padded("o", [stored.selected_columns[0].label("k_user"),
                              stored.selected_columns[1].label("k_key"),
                              stored.selected_columns[2].label("k_answer"),
+                             stored.selected_columns[3].label("k_fingerprint"),
                              float_null.label("k_top")]))
         .where(stored.whereclause),
         select(*padded("t", [todos.c.list_id.label("k_user"), todos.c.id.label("k_key"),
-                             text_null, float_null],
+                             text_null, text_null, float_null],
                        {name: todos.c[name] for name in TODO_COLUMNS}))
         .where(found.whereclause),
-        select(*padded("m", [todos.c.list_id.label("k_user"), text_null, text_null,
-                             func.max(todos.c.order).label("k_top")]))
-        .where(tops.whereclause).group_by(todos.c.list_id),
+        *[select(*padded("m", [todos.c.list_id.label("k_user"), text_null, text_null,
+                               text_null, func.max(todos.c.order).label("k_top")]))
+          .where(top.whereclause).group_by(todos.c.list_id) for top in (tops, outside)],
     )
     return lock, union
 
 
 _LOCK, _READ = _reads()
-_HEAD = 5  # kind, k_user, k_key, k_answer, k_top; then the todo columns
+_HEAD = 6  # kind, k_user, k_key, k_answer, k_fingerprint, k_top; then the todo columns
 
 
 def _array_name(kind: WriteKind, name: str) -> str:
@@ -159,15 +160,15 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
             stored: list[Any] = []
             found: list[Any] = []
             tops: list[Any] = []
-            if needs.op_ids or needs.todo_ids or needs.top_scopes:
+            if any(statements.wanted(needs)[1:]):
                 for row in await driver.fetch(read_sql, *[values[n] for n in read_names]):
                     kind = row[0]
                     if kind == "o":
-                        stored.append((row[1], row[2], row[3]))
+                        stored.append((row[1], row[2], row[3], row[4]))
                     elif kind == "t":
                         found.append(tuple(row[_HEAD:]))
                     else:
-                        tops.append((row[1], row[4]))
+                        tops.append((row[1], row[5]))
             loaded = statements.loaded(needs, scope, seqs, stored, found, tops)
             outcomes, writes = rules.apply_group(items, loaded, clock, new_id)
             arrays = _arrays(writes)

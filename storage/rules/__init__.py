@@ -88,7 +88,7 @@ from storage.types import Applied, Change, Command
 __all__ = [
     "RULES", "SCOPE", "Clock", "Effect", "Item", "Loaded", "Needs", "NewId", "Outcome", "Row",
     "Rule", "Scope", "StaleRead", "StoredOp", "TodoKey", "View", "Wants", "Writes",
-    "apply_group", "involved_lists", "members_locked", "needs", "scoped",
+    "apply_group", "involved_lists", "members_locked", "needs", "reused_key", "scoped",
 ]
 
 RULES: dict[str, Rule] = {**TODO_RULES}
@@ -116,7 +116,8 @@ def involved_lists(needs: Needs, todo_lists: Iterable[Sequence[Any]],
     group must read."""
     scope = Scope()
     lists = set(needs.lists)
-    lists.update(list_id for _, list_id in todo_lists)
+    scope.keyed = {list_id for _, list_id in todo_lists}
+    lists |= scope.keyed
     for user_id, list_id, role, inbox in memberships:
         scope.roles.setdefault(user_id, {})[list_id] = role
         if inbox:
@@ -137,7 +138,8 @@ def scoped(needs: Needs, scope: Scope, members: Iterable[Sequence[Any]]) -> Need
     tops = set(needs.top_scopes)
     tops.update(scope.inboxes[user_id] for user_id in needs.inbox_tops
                 if user_id in scope.inboxes)
-    return replace(needs, users=sorted(users), top_scopes=sorted(tops))
+    return replace(needs, users=sorted(users), top_scopes=sorted(tops - scope.keyed),
+                   keyed_top_scopes=sorted(tops & scope.keyed))
 
 
 def members_locked(scope: Scope, seqs: Iterable[str]) -> None:
@@ -167,6 +169,9 @@ def _apply(state: State, user_id: str, command: Command, device: str, clock: Clo
     if command.op_id is not None:
         stored = state.stored.get((user_id, command.op_id))
         if stored is not None:
+            refused = reused_key(stored.fingerprint, command)
+            if refused is not None:
+                return refused
             answer = loads(stored.answer)
             for list_id in _lists_shown(answer):
                 if view.role(user_id, list_id) is None:
@@ -205,9 +210,10 @@ def _apply(state: State, user_id: str, command: Command, device: str, clock: Clo
     answer = _answer(command, effects, own_seqs)
     if command.op_id is not None:
         text = dumps(answer)
-        state.stored[(user_id, command.op_id)] = StoredOp(text)
+        state.stored[(user_id, command.op_id)] = StoredOp(text, command.fingerprint)
         state.operations.append({"user_id": user_id, "op_id": command.op_id, "answer": text,
-                                 "seq": state.seqs[user_id], "created_at": view.now})
+                                 "seq": state.seqs[user_id], "created_at": view.now,
+                                 "fingerprint": command.fingerprint})
     return Applied(answer=answer, changes=changes)
 
 
@@ -216,6 +222,22 @@ def _lists_shown(answer: dict[str, Any]) -> list[str]:
     todos = [answer.get("todo"), *(answer.get("todos") or [])]
     return sorted({todo["list_id"] for todo in todos
                    if isinstance(todo, dict) and "list_id" in todo})
+
+
+def reused_key(fingerprint: str | None, command: Command) -> CommandRejected | None:
+    """The refusal of a used operation id that comes back with a different request (its
+    stored ``fingerprint`` differs), or None for a retry. Only requests that carry a
+    fingerprint are compared (REST); a command without one (a socket's retry), or an id
+    stored without one, is a retry."""
+    if (command.fingerprint is None or fingerprint is None
+            or fingerprint == command.fingerprint):
+        return None
+    return CommandRejected(
+        "validation",
+        f"the idempotency key {command.op_id!r} was already used with a different "
+        "request; send a new key for a new request",
+        [{"field": "Idempotency-Key", "reason": "already used with a different request"}],
+    )
 
 
 def _answer(command: Command, effects: list[Effect], own_seqs: list[int]) -> dict[str, Any]:

@@ -30,9 +30,11 @@ class StaleRead(Exception):
 
 
 class StoredOp(NamedTuple):
-    """An operation id already used: the answer it gave (JSON text)."""
+    """An operation id already used: the answer it gave (JSON text) and the fingerprint of
+    the request that used it (None: a socket command, or stored before fingerprints)."""
 
     answer: str
+    fingerprint: str | None = None
 
 
 @dataclass
@@ -56,7 +58,10 @@ class Needs:
     users: list[str]  # user rows to lock, with their seqs
     op_ids: list[str]  # operation ids to look up (for these users)
     todo_ids: list[str]  # todos read by id
-    top_scopes: list[str]  # the highest order outside todo_ids, per list
+    # The highest order per list: of all its todos where none is read by id (an index
+    # probe), of those outside todo_ids where some are (they are in the state).
+    top_scopes: list[str]
+    keyed_top_scopes: list[str] = field(default_factory=list)
     actors: list[str] = field(default_factory=list)
     lists: list[str] = field(default_factory=list)  # named by the ops
     inbox_tops: list[str] = field(default_factory=list)
@@ -69,6 +74,7 @@ class Scope:
     roles: dict[str, dict[str, str]] = field(default_factory=dict)  # actor -> list -> role
     inboxes: dict[str, str] = field(default_factory=dict)  # actor -> inbox list
     members: dict[str, dict[str, str]] = field(default_factory=dict)  # list -> user -> role
+    keyed: set[str] = field(default_factory=set)  # lists of the todos read by id
 
 
 @dataclass
@@ -78,7 +84,7 @@ class Loaded:
     seqs: dict[str, int]
     stored: dict[tuple[str, str], StoredOp]  # (user id, op id)
     todos: list[Row]  # rows of the todos table, by column name
-    tops: dict[str, float | None]  # per top scope; None: no other todo
+    tops: dict[str, float | None]  # per top scope (see Needs); None: no todo there
     scope: Scope = field(default_factory=Scope)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from bench.connections import ConnectionsConfig, run_connections
 from bench.fanout import FanoutConfig, run_fanout
+from bench.sharing import SharingConfig, run_sharing
 from bench.throughput import ThroughputConfig, run_throughput
 from tests.conftest import skip_or_fail
 from tests.services import PG_ADMIN_URL, postgres_problem
@@ -82,4 +83,22 @@ async def test_throughput_persists_every_acked_command_on_postgres(tmp_path: Pat
     assert row.skipped is None, row.skipped
     assert row.sent == row.acked == row.persisted == 200, result.report()
     assert row.persisted_ok and row.seqs_ok
+    assert result.ok
+
+
+async def test_sharing_delivers_every_write_to_every_member_device(tmp_path: Path) -> None:
+    """3 members x 2 devices, 30 writes/s for 1 s, shared and private: every write acked and
+    delivered once, in order, to every device that must get it."""
+    config = SharingConfig(members=3, devices=2, rate=30, duration=1, warmup=0, drain=10,
+                           data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_sharing(config)
+    shared, private = result.runs
+    assert (shared.mode, private.mode) == ("shared", "private")
+    assert shared.writes_sent == shared.writes_acked == 30, result.report()
+    assert shared.deliveries_expected == shared.deliveries_received == 30 * 6
+    assert private.deliveries_expected == private.deliveries_received == 30 * 2
+    for run in result.runs:
+        assert run.deliveries_lost == run.deliveries_repeated == run.out_of_order == 0
+        assert run.last_device.count == 30 and not run.errors
     assert result.ok

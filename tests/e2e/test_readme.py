@@ -32,6 +32,13 @@ def test_curl_tour_and_python_device_run_against_a_real_hub(hub: RunningHub) -> 
     assert ran.returncode == 0, ran.stderr
     assert "list: ['Buy milk']" in ran.stdout
     assert "change 2 hello from readme" in ran.stdout
+    sharing = next(block for block in _blocks("sh") if "/api/invites/accept" in block)
+    sharing = sharing.replace("localhost:8000", f"127.0.0.1:{hub.port}")
+    done = subprocess.run(["bash", "-euc", sharing], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.strip().splitlines()[-1]
+    assert '"title":"Oat milk"' in listed and '"total":1' in listed
 
 
 def test_configuration_table_lists_every_setting() -> None:

@@ -132,7 +132,12 @@ class Replica:
                 self.synced = frame["seq"]
             elif frame["type"] == "change":
                 self.seqs.append(frame["seq"])
-                if frame["todo"].get("deleted"):
+                if "todo" not in frame:  # a list changed; list_removed drops its todos
+                    if frame["op"] == "list_removed":
+                        gone = frame["list"]["id"]
+                        self.todos = {i: t for i, t in self.todos.items()
+                                      if t.get("list_id") != gone}
+                elif frame["todo"].get("deleted"):
                     self.todos.pop(frame["todo"]["id"], None)
                 else:
                     self.todos[frame["todo"]["id"]] = frame["todo"]
@@ -170,7 +175,8 @@ async def wait_seq(device: Device, seq: int, timeout: float = 20.0) -> None:
 
 @dataclass
 class DatabaseState:
-    """A user's rows: seq, change-log seqs, and each todo's version, title and status."""
+    """A user's rows: seq, change-log seqs, and the version, title and status of each todo
+    in the lists they belong to."""
 
     seq: int
     log: list[int]
@@ -185,7 +191,8 @@ async def database_state(admin_url: str, database: str, user_id: str) -> Databas
         log = [r["seq"] for r in await conn.fetch(
             "SELECT seq FROM changes WHERE user_id = $1 ORDER BY seq", user_id)]
         rows = await conn.fetch(
-            "SELECT id, version, title, status FROM todos WHERE user_id = $1", user_id)
+            "SELECT id, version, title, status FROM todos WHERE list_id IN "
+            "(SELECT list_id FROM list_members WHERE user_id = $1)", user_id)
     finally:
         await conn.close()
     return DatabaseState(seq, log, {r["id"]: (r["version"], r["title"], r["status"])

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.client import Device, bearer, register
+from tests.lists import shared_list
 from tests.scale.cluster import (
     Address,
     Replica,
@@ -117,4 +118,50 @@ async def test_concurrent_writers_on_two_processes_keep_seqs_consecutive(
     for device in devices:
         await wait_seq(device, 200)
         assert_device_matches(Replica().take(device), state)
+        await device.close()
+
+
+async def test_two_shared_lists_with_common_members_on_two_processes(
+    cluster_on: Callable[[str], Cluster], shared_redis: str, postgres: Postgres
+) -> None:
+    """Three users share two lists (each list has members in common with the other) and
+    write to both at once from two processes, over sockets and REST: no deadlock, every
+    member's change log is consecutive, and every device holds what the database holds."""
+    first, second = await cluster_on(shared_redis).start(2)
+    ann, bob, cat = [await register(first) for _ in range(3)]
+    one = await shared_list(first, ann, [(bob, "editor"), (cat, "editor")], "one")
+    two = await shared_list(second, cat, [(bob, "editor"), (ann, "editor")], "two")
+    users = (ann, bob, cat)
+    devices = [await Device.connect(hub, u["access_token"], f"{n}-{k}")
+               for n, u in enumerate(users) for k, hub in enumerate((first, second))]
+
+    async def writer(device: Device, tag: str) -> None:
+        for n in range(15):
+            list_id = (one, two)[n % 2]
+            made = await device.create(f"{tag}-{n}", list_id=list_id)
+            if n % 3 == 0:
+                moved = await device.command({"type": "update", "todo_id": made["todo"]["id"],
+                                              "patch": {"list_id": (two, one)[n % 2]}})
+                assert moved["type"] == "ack", moved
+
+    async def script(hub: Address, tokens: dict[str, Any], tag: str) -> None:
+        async with httpx.AsyncClient(base_url=hub.url, headers=bearer(tokens),
+                                     timeout=30) as http:
+            for n in range(10):
+                answer = await http.post("/api/todos", json={"title": f"{tag}-{n}",
+                                                             "list_id": (two, one)[n % 2]})
+                assert answer.status_code == 201, answer.text
+
+    await asyncio.gather(*(writer(device, f"w{n}") for n, device in enumerate(devices)),
+                         script(first, bob, "s1"), script(second, ann, "s2"))
+    for n, tokens in enumerate(users):
+        state = await database_state(postgres.admin_url, postgres.name, tokens["user"]["id"])
+        assert state.log == list(range(1, state.seq + 1))
+        assert len(state.todos) == 6 * 15 + 2 * 10
+        for device in devices[2 * n:2 * n + 2]:
+            await wait_seq(device, state.seq)
+            replica = Replica().take(device)
+            assert replica.view() == state.todos
+            assert replica.seqs == list(range(replica.seqs[0], state.seq + 1))
+    for device in devices:
         await device.close()

@@ -19,7 +19,7 @@ from storage.users import create_user
 from tests.conftest import skip_or_fail
 from tests.services import create_database, database_url, drop_database, postgres_problem
 
-HEAD = "0002"
+HEAD = "0003_operation_fingerprint"
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ same groups, and against the same commands written one at a time (a group of one
 
 Random mixes of creates (with and without client ids and orders, so that a create's top
 order follows deletes and order changes earlier in its group), updates with and without
-``if_version``, deletes, batches, stale versions, missing todos, repeated operation ids,
-several users and a user that does not exist, todos in each user's inbox and in a list
-shared by three of them (an owner, an editor and a viewer, whose writes are refused), moves
-between lists, in random groups, with the same clock and the
+``if_version``, deletes, batches, stale versions, missing todos, repeated operation ids (as
+the same request, and with another request's fingerprint), several users and a user that
+does not exist, todos in each user's inbox and in a list shared by three of them (an owner,
+an editor and a viewer, whose writes are refused), moves between lists, in random groups,
+with the same clock and the
 same new ids each way: every answer, change (recipient, seq, frame), error and every row of
 every table must be equal.
 """
@@ -102,10 +103,13 @@ def _commands(rng: random.Random, count: int, order_share: float) -> list[Item]:
             op_id = f"op{n}"
             if user != GHOST:
                 used[user].append(op_id)
+        # A REST request's fingerprint, from two, so that some retries are another request.
+        fingerprint = rng.choice([None, "f1", "f2"])
         if rng.random() < 0.2:
-            command = Command(op_id, [op(user) for _ in range(rng.randrange(1, 4))], batch=True)
+            command = Command(op_id, [op(user) for _ in range(rng.randrange(1, 4))],
+                              batch=True, fingerprint=fingerprint)
         else:
-            command = Command(op_id, [op(user)])
+            command = Command(op_id, [op(user)], fingerprint=fingerprint)
         items.append((user, command, rng.choice(["d0", "d1"])))
     return items
 
