@@ -58,13 +58,18 @@ def test_a_link_shares_a_list_and_both_people_work_on_it_live(
         expect(page.items).to_have_text(["oat milk", "rye bread"], timeout=LIVE_MS)
     laptop.item("rye bread").locator("input.toggle").check()
     expect(bob.item("rye bread")).to_have_class(COMPLETED, timeout=LIVE_MS)
+    # The owner renames the list: every member's switcher and title follow.
+    laptop.page.locator("button.rename-list").click()
+    laptop.page.locator("input.confirm-input").fill("Food")
+    laptop.page.locator("input.confirm-input").press("Enter")
+    expect(bob.page.locator(".list-title")).to_have_text("Food", timeout=LIVE_MS)
     bob.edit("oat milk", "oat milk, two cartons")
     expect(laptop.items.first).to_have_text("oat milk, two cartons", timeout=LIVE_MS)
     expect(phone.items.first).to_have_text("oat milk, two cartons", timeout=LIVE_MS)
     # The counts of active todos follow on every device.
-    expect(list_entry(laptop, "Groceries").locator(".entry-count")).to_have_text("1")
+    expect(list_entry(laptop, "Food").locator(".entry-count")).to_have_text("1")
     open_menu(bob)
-    expect(list_entry(bob, "Groceries").locator(".entry-count")).to_have_text("1")
+    expect(list_entry(bob, "Food").locator(".entry-count")).to_have_text("1")
 
 
 def test_a_viewer_sees_the_list_read_only_and_the_hub_refuses_a_forced_write(
@@ -97,8 +102,12 @@ def test_a_viewer_sees_the_list_read_only_and_the_hub_refuses_a_forced_write(
     expect(page.locator("input.edit")).to_have_count(0)
 
     # Forced through the page: the toggle is enabled by hand and ticked.
-    page.evaluate("document.querySelector('ul.todo-list input.toggle').disabled = false")
-    page.locator("ul.todo-list input.toggle").first.check(force=True)
+    page.evaluate("""() => {
+        const toggle = document.querySelector('ul.todo-list input.toggle');
+        toggle.disabled = false;
+        toggle.checked = true;
+        toggle.dispatchEvent(new Event('change', {bubbles: true}));
+    }""")
     expect(page.locator(".notice")).to_have_text("Not saved: you may not change “soup”.")
     expect(page.locator(".unsent")).to_be_hidden()
     expect(bob.item("soup")).not_to_have_class(COMPLETED)
@@ -185,14 +194,24 @@ def test_roles_change_ownership_moves_and_a_member_leaves(
 def test_open_invitations_are_listed_and_revoked(
     open_device: DeviceFactory, hub: RunningHub
 ) -> None:
-    """The share panel lists the open links with their role; a revoked one stops working."""
+    """The share panel makes and copies a link, lists the open links with their role; a
+    revoked one stops working."""
     register(hub, "ann")
     ann = signed_in(open_device, hub, "ann", allow=NOT_FOUND_NOISE)
     make_list(ann, "Books")
     first = invitation_link(ann, "viewer")
     invitation_link(ann, "editor")
+    ann.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hub.url)
     ann.page.locator("button.share-list").click()
+    ann.page.locator("button.make-invite").click()
+    expect(ann.page.locator("input.invite-url")).to_have_value(re.compile("/#/invite/"))
+    ann.page.locator("button.copy-invite").click()
+    expect(ann.page.locator("button.copy-invite")).to_have_text("Copied")
+    copied = ann.page.evaluate("navigator.clipboard.readText()")
+    assert copied == ann.page.locator("input.invite-url").input_value()
     invites = ann.page.locator("ul.invite-list > li.invite")
+    expect(invites).to_have_count(3)
+    ann.page.locator("ul.invite-list > li.invite").last.locator("button.revoke-invite").click()
     expect(invites).to_have_count(2)
     expect(invites.nth(0)).to_contain_text("Viewer")
     ann.page.get_by_role("button", name="Revoke viewer invitation").click()
