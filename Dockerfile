@@ -43,10 +43,13 @@ COPY static/ /app/static/
 USER todohub:todohub
 EXPOSE 8000
 
-# No curl in the slim image: ask /health with the standard library. A 503
-# (database or broker down) raises HTTPError, so the check exits non-zero.
+# Liveness: /livez answers while the process serves (after its start-up), so a
+# Redis or database outage does not mark every hub dead while it still serves its
+# sockets; /readyz (database and broker) is for a load balancer's readiness check.
+# No curl in the slim image: ask with the standard library; an error status
+# raises HTTPError, so the check exits non-zero.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, sys, urllib.request as u; r = u.urlopen('http://127.0.0.1:%s/health' % os.environ.get('TODOHUB_PORT', '8000'), timeout=4); sys.exit(0 if r.status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request as u; r = u.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('TODOHUB_PORT', '8000'), timeout=4); sys.exit(0 if r.status == 200 else 1)"]
 
 # Exec form: the hub is PID 1 and gets SIGTERM itself (graceful shutdown
 # closes sockets with 1012 so clients reconnect to the other hub).

@@ -30,13 +30,15 @@ class TokenIssuer:
         self._secret = secret
         self.ttl = ttl
 
-    def issue(self, user_id: str, session_id: str, now: float | None = None) -> tuple[str, int]:
-        """A new access token and its expiry (unix seconds)."""
+    def issue(self, user_id: str, session_id: str, now: float | None = None,
+              jti: str | None = None) -> tuple[str, int]:
+        """A new access token and its expiry (unix seconds). The same ``now`` and ``jti``
+        give the same token again (a retried refresh answers the pair it got first)."""
         issued = int(now if now is not None else time.time())
         expires = issued + self.ttl
         token = jwt.encode(
             {"sub": user_id, "sid": session_id, "typ": ACCESS, "iat": issued, "exp": expires,
-             "jti": uuid.uuid4().hex},
+             "jti": jti or uuid.uuid4().hex},
             self._secret,
             algorithm=ALGORITHM,
         )

@@ -183,6 +183,9 @@ class HubProcess:
             "--argon2-time-cost", "1", "--argon2-memory-cost", "1024",
             "--command-rate", "0", "--send-queue", "4096", "--log-level", "warning",
             "--access-ttl", "3600", "--prune-interval", "0",
+            # The load registers its users from one address and opens more sockets than a
+            # public hub's defaults allow.
+            "--register-rate", "0", "--limit-concurrency", "0",
         ]
         if opts.database_url:
             args += ["--database-url", opts.database_url]

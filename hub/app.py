@@ -20,7 +20,10 @@ from starlette.staticfiles import StaticFiles
 
 from auth.keys import load_secret
 from auth.passwords import Hasher
+from auth.refresh import successor_key
 from auth.tokens import TokenIssuer
+from hub import allocator
+from hub.attempts import create_attempts
 from hub.brokers import create_broker
 from hub.catchup import CatchUp
 from hub.config import Settings
@@ -30,7 +33,6 @@ from hub.errors import ErrorCode, HubError
 from hub.headers import SecurityHeaders
 from hub.metrics import Metrics
 from hub.presence import create_presence
-from hub.ratelimit import FailureCounter, KeyedBuckets
 from hub.rest import auth as rest_auth
 from hub.rest import changes as rest_changes
 from hub.rest import invites as rest_invites
@@ -50,6 +52,7 @@ log = logging.getLogger("todohub")
 
 async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
     """Open the database (migrating it), the broker and presence; start the writer."""
+    allocator.limit_arenas(settings.malloc_arenas)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     if migrate:
@@ -59,6 +62,7 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
     presence = create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl)
     rooms = Rooms(broker)
     metrics = Metrics()
+    secret = load_secret(settings.signing_secret, settings.data_dir)
     dispatcher = Dispatcher(db, broker, metrics, settings.group_commit_max,
                             Limits(settings.max_list_members, settings.max_lists))
     hub = HubContext(
@@ -69,17 +73,18 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
         rooms=rooms,
         dispatcher=dispatcher,
         catchup=CatchUp(db, settings.snapshot_page, settings.replay_page),
-        issuer=TokenIssuer(load_secret(settings.secret, settings.data_dir), settings.access_ttl),
+        issuer=TokenIssuer(secret, settings.access_ttl),
         hasher=Hasher(settings.argon2_time_cost, settings.argon2_memory_cost,
-                      settings.argon2_parallelism),
+                      settings.argon2_parallelism, settings.hash_threads, allocator.trim),
         metrics=metrics,
-        login_failures=FailureCounter(settings.login_max_failures, settings.login_failure_window),
-        guest_buckets=KeyedBuckets(settings.guest_rate, settings.guest_burst),
+        attempts=create_attempts(settings.redis_url, settings.redis_prefix),
+        refresh_key=successor_key(secret),
     )
     # Devices of a process that died drop out: whoever notices expired entries publishes.
     presence.set_on_expired(hub.publish_presence)
     await broker.start()
     await presence.start()
+    await hub.attempts.start()
     await dispatcher.start()
     return hub
 
@@ -87,12 +92,13 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
 async def close_context(hub: HubContext) -> None:
     """Drain the writer, then close presence, broker and database."""
     await hub.dispatcher.stop(hub.settings.shutdown_grace)
-    for part in (hub.presence, hub.broker):
+    for part in (hub.attempts, hub.presence, hub.broker):
         try:
             await part.stop()
         except Exception as exc:
             log.warning("stopping %s failed: %s", part.__class__.__name__, exc)
     await hub.db.dispose()
+    await asyncio.to_thread(hub.hasher.close)
 
 
 async def _prune_forever(hub: HubContext) -> None:
@@ -164,8 +170,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *rest_changes.routes,
         *rest_ops.routes,
     ]
+    # An empty setting serves no client (Path("") would be the working directory).
     static = Path(settings.static_dir)
-    if static.is_dir():
+    if settings.static_dir and static.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
     return Starlette(
         routes=routes,

@@ -1,4 +1,4 @@
-"""The ``todohub`` command: ``serve``, ``migrate`` and ``user create``.
+"""The ``todohub`` command: ``serve``, ``migrate``, ``user create`` and ``user delete``.
 
 Every setting is an option here and a ``TODOHUB_*`` environment variable; options win.
 """
@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-from hub.config import Settings, parse_value, setting_fields
+from hub.config import SettingError, Settings, setting_fields
 
 
 def _add_setting_options(parser: argparse.ArgumentParser) -> None:
@@ -26,16 +26,22 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and the options; a bad value exits with one line."""
     overrides: dict[str, Any] = {}
     for f in setting_fields():
         raw = getattr(args, f.name, None)
         if raw is not None:
-            overrides[f.name] = parse_value(f.type, raw)
-    settings = Settings.from_env(**overrides)
+            overrides[f.name] = raw
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingError as exc:
+        if exc.name in overrides:
+            exc = exc.named(f"--{exc.name.replace('_', '-')}")
+        print(f"todohub: {exc}", file=sys.stderr)
+        sys.exit(2)
     # Worker processes read the environment: hand every explicit option on.
     for name, value in overrides.items():
-        os.environ[f"TODOHUB_{name.upper()}"] = str(int(value) if isinstance(value, bool)
-                                                   else value)
+        os.environ[f"TODOHUB_{name.upper()}"] = value
     return settings
 
 
@@ -45,6 +51,7 @@ def serve(settings: Settings) -> int:
 
     from auth.keys import load_secret
     from hub.brokers import reaches_other_processes
+    from hub.serving import uvicorn_options
     from storage.migrate import upgrade
 
     if settings.workers > 1 and not reaches_other_processes(settings.redis_url):
@@ -56,24 +63,15 @@ def serve(settings: Settings) -> int:
         )
         return 2
     os.makedirs(settings.data_dir, exist_ok=True)
-    if not settings.secret:
+    if not settings.signing_secret:
         # Generate the secret once, before workers start, so all of them share it.
         load_secret("", settings.data_dir)
     asyncio.run(upgrade(settings.resolved_database_url))
     uvicorn.run(
         "hub.app:app_factory",
         factory=True,
-        host=settings.host,
-        port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
-        ws="websockets-sansio",
-        ws_max_size=settings.max_frame,
-        ws_per_message_deflate=settings.ws_deflate,
-        ws_ping_interval=settings.ping_interval or None,
-        ws_ping_timeout=settings.ping_timeout or None,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),
+        **uvicorn_options(settings),
     )
     return 0
 
@@ -128,6 +126,64 @@ def create_user_command(settings: Settings, username: str, password: str | None,
     return asyncio.run(run())
 
 
+def delete_user_command(settings: Settings, username: str, confirmed: bool) -> int:
+    """Delete a user and every row of theirs, and close their sockets on every hub process
+    that shares this one's Redis."""
+    from hub.brokers import reaches_other_processes
+    from hub.rooms import change_message, revoke_message, room_name
+    from storage.engine import Database
+    from storage.list_commands import leave_every_list
+    from storage.migrate import upgrade
+    from storage.types import Limits
+    from storage.users import delete_user, find_login
+
+    if not confirmed:
+        if not sys.stdin.isatty():
+            print("todohub: deleting a user cannot be undone: add --yes", file=sys.stderr)
+            return 2
+        if input(f"delete {username!r} and all of their todos? type the name: ") != username:
+            print("todohub: not deleted", file=sys.stderr)
+            return 1
+
+    async def run() -> int:
+        url = settings.resolved_database_url
+        await upgrade(url)
+        db = Database(url)
+        try:
+            async with db.read() as conn:
+                user = await find_login(conn, username)
+            if user is None or user.username.lower() != username.lower():
+                print(f"todohub: no user named {username!r}", file=sys.stderr)
+                return 1
+            async with db.write() as conn:
+                told = await leave_every_list(conn, user.id, Limits(settings.max_list_members,
+                                                                    settings.max_lists))
+                await delete_user(conn, user.id)
+        finally:
+            await db.dispose()
+        print(f"deleted user {user.username} ({user.id})")
+        if reaches_other_processes(settings.redis_url):
+            from hub.brokers.redis import publish_once
+
+            try:
+                await publish_once(settings.redis_url, settings.redis_prefix,
+                                   room_name(user.id), revoke_message(None))
+                for member, seq, frame in told:
+                    await publish_once(settings.redis_url, settings.redis_prefix,
+                                       room_name(member), change_message(seq, frame))
+            except Exception as exc:
+                print(f"todohub: could not reach Redis ({exc.__class__.__name__}): the hubs "
+                      "drop this user's sockets when they next check the session",
+                      file=sys.stderr)
+        else:
+            print("a running hub without Redis closes this user's sockets when it next checks "
+                  "their session (at the latest when their access tokens expire)")
+        return 0
+
+    os.makedirs(settings.data_dir, exist_ok=True)
+    return asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``todohub`` command."""
     parser = argparse.ArgumentParser(prog="todohub", description=__doc__.splitlines()[0])
@@ -141,6 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--password", help="the password (asked for when absent)")
     create.add_argument("--email")
     _add_setting_options(create)
+    remove = user_commands.add_parser("delete", help="delete a user and all of their data")
+    remove.add_argument("username")
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_setting_options(remove)
     args = parser.parse_args(argv)
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
@@ -150,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         code = serve(settings)
     elif args.command == "migrate":
         code = migrate(settings)
+    elif args.user_command == "delete":
+        code = delete_user_command(settings, args.username, args.yes)
     else:
         code = create_user_command(settings, args.username, args.password, args.email)
     sys.exit(code)

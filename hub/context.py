@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from auth.passwords import Hasher
 from auth.tokens import TokenIssuer
 from hub import protocol
+from hub.attempts import Attempts
 from hub.brokers.base import Broker
 from hub.catchup import CatchUp
 from hub.config import Settings
 from hub.dispatch import Dispatcher
 from hub.metrics import Metrics
 from hub.presence.base import Presence
-from hub.ratelimit import FailureCounter, KeyedBuckets
 from hub.rooms import Rooms, presence_message, revoke_message, room_name
 from storage.engine import Database
 
@@ -32,8 +32,8 @@ class HubContext:
     issuer: TokenIssuer
     hasher: Hasher
     metrics: Metrics
-    login_failures: FailureCounter
-    guest_buckets: KeyedBuckets
+    attempts: Attempts
+    refresh_key: bytes = b""
 
     async def publish_presence(self, user_id: str) -> None:
         """Tell every device of the user which devices are online now."""

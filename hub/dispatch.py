@@ -24,7 +24,7 @@ from hub.rooms import change_message, room_name
 from storage.engine import Database
 from storage.errors import CommandRejected
 from storage.list_commands import is_list_command
-from storage.types import Applied, Command, Limits
+from storage.types import Applied, Change, Command, Limits
 from storage.writer import GroupWriter
 
 log = logging.getLogger("todohub.dispatch")
@@ -67,7 +67,8 @@ class Dispatcher:
         self._accepting = True
         self._busy = False
         self._publishing = False
-        self._writer = GroupWriter(db, limits=limits)
+        self.limits = limits or Limits()
+        self._writer = GroupWriter(db, limits=self.limits)
         # Labelled metric children, looked up once: labels() costs more than the increment.
         self._counted: dict[tuple[str, str], Any] = {}
 
@@ -226,6 +227,11 @@ class Dispatcher:
                     exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "")
         pending.result = None
         pending.error = HubError(ErrorCode.UNAVAILABLE, "the database is not available; retry")
+
+    async def publish(self, changes: list[Change]) -> None:
+        """Publish changes committed outside the writer (an account's departure)."""
+        for user_id, seq, frame in changes:
+            await self._publish(user_id, seq, frame)
 
     async def _publish(self, user_id: str, seq: int, frame: str) -> None:
         try:

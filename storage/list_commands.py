@@ -72,9 +72,9 @@ async def apply(
             refused = reused_key(stored.fingerprint, command)
             if refused is not None:
                 raise refused
-            answer = loads(stored.answer)
-            await _still_visible(conn, user_id, answer)
-            return Applied(answer=answer, duplicate=True)
+            first = loads(stored.answer)
+            await _still_visible(conn, user_id, first)
+            return Applied(answer=first, duplicate=True)
 
     (op,) = command.ops
     body = await _apply_op(tx, op)
@@ -101,6 +101,7 @@ async def _apply_op(tx: Tx, op: Op) -> dict[str, Any]:
         return {"list": await list_rules.join(tx, op)}
     if isinstance(op, RoleOp):
         return {"list": await list_rules.set_role(tx, op)}
+    assert isinstance(op, RemoveOp), op
     return await list_rules.remove(tx, op)
 
 

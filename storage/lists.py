@@ -113,7 +113,7 @@ async def user_lists(conn: AsyncConnection, user_id: str) -> list[dict[str, Any]
     roles = await roles_of(conn, user_id)
     if not roles:
         return []
-    rows = (await conn.execute(select(lists).where(lists.c.id.in_(sorted(roles))))).all()
+    rows = list((await conn.execute(select(lists).where(lists.c.id.in_(sorted(roles))))).all())
     members = await members_of(conn, roles)
     rows.sort(key=lambda row: (not row.inbox, row.name.lower(), row.id))
     return [list_to_wire(row, members[row.id], roles[row.id]) for row in rows]

@@ -61,12 +61,15 @@ async def find_refresh_token(conn: AsyncConnection, token_hash: str) -> RefreshR
                          row.revoked_at is not None)
 
 
-async def spend_refresh_token(conn: AsyncConnection, token_hash: str) -> bool:
-    """Mark the token used; False when it was already used (a concurrent or replayed refresh)."""
+async def spend_refresh_token(
+    conn: AsyncConnection, token_hash: str, used_at: str | None = None
+) -> bool:
+    """Mark the token used (at ``used_at``, default now); False when it was already used (a
+    concurrent or replayed refresh)."""
     result = await conn.execute(
         update(refresh_tokens)
         .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.used_at.is_(None))
-        .values(used_at=utcnow())
+        .values(used_at=used_at or utcnow())
     )
     return (result.rowcount or 0) == 1
 

@@ -108,7 +108,7 @@ def _like_escape(text: str) -> str:
 
 
 def _scope(user_id: str, list_id: str | None) -> list[Any]:
-    conditions = [todos.c.list_id.in_(_member_lists(user_id))]
+    conditions: list[Any] = [todos.c.list_id.in_(_member_lists(user_id))]
     if list_id is not None:
         conditions.append(todos.c.list_id == list_id)
     return conditions

@@ -345,7 +345,7 @@ def parse_op(data: Any, prefix: str = "", allowed: tuple[str, ...] = tuple(OP_MO
             [{"field": prefix.rstrip(".") or "op", "reason": "must be an object"}],
         )
     kind = data.get("type")
-    model = OP_MODELS.get(kind) if kind in allowed else None  # type: ignore[call-overload]
+    model = OP_MODELS.get(kind) if kind in allowed else None
     if model is None:
         raise CommandRejected(
             "validation", f"unknown operation type {kind!r}",

@@ -6,13 +6,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.clock import utcnow
 from storage.lists import create_inbox
-from storage.models import users
+from storage.models import (
+    changes,
+    list_members,
+    lists,
+    operations,
+    refresh_tokens,
+    sessions,
+    todos,
+    users,
+)
 
 
 class UsernameTaken(Exception):
@@ -120,3 +129,28 @@ async def find_login(conn: AsyncConnection, name: str) -> UserRecord | None:
         )
     ).first()
     return _record(row) if row is not None else None
+
+
+async def delete_user(conn: AsyncConnection, user_id: str) -> bool:
+    """Delete the user and every row of theirs (their inbox and its todos, memberships,
+    change log, operation ids, sessions, refresh tokens); False when there is no such user.
+    Call storage.list_commands.leave_every_list first, in the same transaction, so that
+    the members of their shared lists are told.
+
+    The user's row is locked first, as every write of theirs does, so a command in flight
+    either commits before or finds no user. Tables added later that reference users need
+    ``ON DELETE CASCADE`` (the users row goes last).
+    """
+    locked = await conn.execute(select(users.c.id).where(users.c.id == user_id)
+                                .with_for_update())
+    if locked.first() is None:
+        return False
+    for table in (refresh_tokens, sessions, operations, changes, list_members):
+        await conn.execute(delete(table).where(table.c.user_id == user_id))
+    # What is left of the user's lists (their inbox, once storage.list_commands
+    # .leave_every_list has dealt with the shared ones), with its todos.
+    owned = select(lists.c.id).where(lists.c.owner_id == user_id)
+    await conn.execute(delete(todos).where(todos.c.list_id.in_(owned)))
+    await conn.execute(delete(lists).where(lists.c.owner_id == user_id))
+    await conn.execute(delete(users).where(users.c.id == user_id))
+    return True

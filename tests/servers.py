@@ -12,6 +12,7 @@ import uvicorn
 
 from hub.app import create_app
 from hub.config import Settings
+from hub.serving import uvicorn_options
 
 # Cheap password hashing for tests that register many users (production keeps the defaults).
 TEST_SETTINGS: dict[str, Any] = {
@@ -19,6 +20,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_memory_cost": 1024,
     "prune_interval": 0.0,
     "shutdown_grace": 1.0,
+    # Tests register many users from 127.0.0.1; the register limit has tests of its own.
+    "register_rate": 0.0,
 }
 
 
@@ -57,19 +60,8 @@ class RunningHub:
 
 def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     """The uvicorn configuration the command line uses, for a given app."""
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws="websockets-sansio",
-        ws_max_size=settings.max_frame,
-        ws_per_message_deflate=settings.ws_deflate,
-        ws_ping_interval=settings.ping_interval or None,
-        ws_ping_timeout=settings.ping_timeout or None,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=2,
-    )
+    options = {**uvicorn_options(settings), "log_level": "warning", "timeout_graceful_shutdown": 2}
+    return uvicorn.Config(app, lifespan="on", **options)
 
 
 def start_hub(**overrides: Any) -> RunningHub:

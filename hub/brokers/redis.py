@@ -197,3 +197,13 @@ class RedisBroker(Broker):
             if not self._resync:
                 self._resync = None
                 self._on_reconnect()
+
+
+async def publish_once(url: str, prefix: str, room: str, message: str) -> None:
+    """Publish one message to ``room`` from outside a hub (the command line), without a
+    listener; raises RedisError or OSError when Redis does not answer."""
+    client = Redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=2.0)
+    try:
+        await client.publish(prefix + room, message)
+    finally:
+        await client.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from typing import Any
@@ -13,15 +14,18 @@ from starlette.routing import Route
 from auth import refresh
 from auth.errors import InvalidToken, TokenReused, WeakPassword
 from auth.passwords import check_strength
+from hub.attempts import Reservation, Rule
 from hub.authn import bearer_token
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
 from hub.rest.common import JSON, client_address, hub_of, json_object, signed_in
+from storage.list_commands import leave_every_list
 from storage.sessions import revoke_session, revoke_user_sessions
 from storage.users import (
     UsernameTaken,
     UserRecord,
     create_user,
+    delete_user,
     find_login,
     get_user,
     upgrade_guest,
@@ -57,13 +61,39 @@ def _credentials(body: dict[str, Any], check: bool) -> tuple[str, str, str | Non
     return str(username), str(password), email
 
 
-async def _tokens(hub: HubContext, user: UserRecord, session_id: str | None = None,
-                  refresh_token: str | None = None) -> dict[str, Any]:
-    if session_id is None or refresh_token is None:
+def _per_address(request: Request, kind: str, rate: float, burst: int) -> Rule:
+    """``burst`` attempts of ``kind`` per client address in ``burst / rate`` seconds."""
+    window = burst / rate if rate > 0 else 1.0
+    return Rule(f"{kind}|{client_address(request)}", burst if rate > 0 else 0, window)
+
+
+async def _reserve(hub: HubContext, rules: list[Rule], message: str) -> Reservation:
+    """Record an attempt under every rule before the costly part, or answer 429."""
+    reserved = await hub.attempts.reserve(rules)
+    if not isinstance(reserved, Reservation):
+        raise HubError(ErrorCode.RATE_LIMITED, message,
+                       headers={"Retry-After": str(max(1, int(reserved + 0.999)))})
+    return reserved
+
+
+def _registration_rule(hub: HubContext, request: Request) -> Rule:
+    settings = hub.settings
+    return _per_address(request, "register", settings.register_rate, settings.register_burst)
+
+
+async def _tokens(hub: HubContext, user: UserRecord,
+                  grant: refresh.RefreshGrant | None = None) -> dict[str, Any]:
+    if grant is None:
         async with hub.db.write() as conn:
             grant = await refresh.start_session(conn, user.id, hub.settings.refresh_ttl)
-        session_id, refresh_token = grant.session_id, grant.token
-    access, _ = hub.issuer.issue(user.id, session_id)
+    session_id, refresh_token = grant.session_id, grant.token
+    if grant.issued_at is not None:
+        # Dated and named after the refresh token, so a retry within the grace gets this
+        # very access token again.
+        jti = hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
+        access, _ = hub.issuer.issue(user.id, session_id, now=grant.issued_at, jti=jti)
+    else:
+        access, _ = hub.issuer.issue(user.id, session_id)
     return {"access_token": access, "refresh_token": refresh_token, "token_type": "bearer",
             "expires_in": hub.issuer.ttl, "user": user.public()}
 
@@ -74,6 +104,8 @@ async def register(request: Request) -> Response:
     username, password, email = _credentials(
         await json_object(request, AUTH_BODY_LIMIT), check=True
     )
+    await _reserve(hub, [_registration_rule(hub, request)],
+                   "too many registrations from this address; wait before retrying")
     hashed = await hub.hasher.hash(password)
     try:
         async with hub.db.write() as conn:
@@ -88,10 +120,10 @@ async def guest(request: Request) -> Response:
     hub = hub_of(request)
     if not hub.settings.guest_enabled:
         raise HubError(ErrorCode.FORBIDDEN, "guest accounts are turned off on this hub")
-    allowed, wait = hub.guest_buckets.take(client_address(request))
-    if not allowed:
-        raise HubError(ErrorCode.RATE_LIMITED, "too many guest accounts from this address",
-                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+    settings = hub.settings
+    await _reserve(hub, [_per_address(request, "guest", settings.guest_rate,
+                                      settings.guest_burst)],
+                   "too many guest accounts from this address")
     async with hub.db.write() as conn:
         user = await create_user(conn, f"guest-{secrets.token_hex(6)}", None, guest=True)
     return JSON(await _tokens(hub, user), status_code=201)
@@ -106,6 +138,8 @@ async def upgrade(request: Request) -> Response:
     )
     if not user.guest:
         raise HubError(ErrorCode.CONFLICT, "this account is already a full account")
+    await _reserve(hub, [_registration_rule(hub, request)],
+                   "too many registrations from this address; wait before retrying")
     hashed = await hub.hasher.hash(password)
     try:
         async with hub.db.write() as conn:
@@ -119,22 +153,23 @@ async def login(request: Request) -> Response:
     """Access and refresh tokens for a username (or email) and password."""
     hub = hub_of(request)
     username, password, _ = _credentials(await json_object(request, AUTH_BODY_LIMIT), False)
-    key = f"{client_address(request)}|{username.lower()}"
-    blocked = hub.login_failures.blocked_for(key)
-    if blocked > 0:
-        raise HubError(ErrorCode.RATE_LIMITED, "too many failed logins; wait before retrying",
-                       headers={"Retry-After": str(max(1, int(blocked + 0.999)))})
+    # Failures count per address and username, and per username from every address; the
+    # attempt is reserved before the slow hash, so parallel guesses cannot all slip through.
+    pair, anywhere = _login_rules(hub, request, username)
+    reserved = await _reserve(hub, [pair, anywhere],
+                              "too many failed logins; wait before retrying")
     async with hub.db.read() as conn:
         user = await find_login(conn, username)
     if not await hub.hasher.verify(password, user.password_hash if user else None) or not user:
-        hub.login_failures.fail(key)
         raise HubError(ErrorCode.UNAUTHORIZED, "wrong username or password")
-    hub.login_failures.clear(key)
+    await hub.attempts.release(reserved)
+    await hub.attempts.clear(pair.key)
     return JSON(await _tokens(hub, user))
 
 
 async def refresh_tokens(request: Request) -> Response:
-    """Rotate a refresh token: a new pair; a spent token revokes its session."""
+    """Rotate a refresh token: a new pair. A token spent within the grace answers the same
+    pair again; any other spent token revokes its session."""
     hub = hub_of(request)
     body = await json_object(request, AUTH_BODY_LIMIT)
     token = body.get("refresh_token")
@@ -143,7 +178,8 @@ async def refresh_tokens(request: Request) -> Response:
                        [{"field": "refresh_token", "reason": "required string"}])
     try:
         async with hub.db.write() as conn:
-            grant = await refresh.rotate(conn, token, hub.settings.refresh_ttl)
+            grant = await refresh.rotate(conn, token, hub.settings.refresh_ttl,
+                                         hub.settings.refresh_grace, hub.refresh_key)
             user = await get_user(conn, grant.user_id)
     except TokenReused as exc:
         # rotate's transaction rolled back with the exception: revoke in one that commits.
@@ -155,7 +191,7 @@ async def refresh_tokens(request: Request) -> Response:
         raise HubError(ErrorCode.UNAUTHORIZED, str(exc)) from None
     if user is None:
         raise HubError(ErrorCode.UNAUTHORIZED, "the user no longer exists")
-    return JSON(await _tokens(hub, user, grant.session_id, grant.token))
+    return JSON(await _tokens(hub, user, grant))
 
 
 async def logout(request: Request) -> Response:
@@ -194,6 +230,40 @@ async def me(request: Request) -> Response:
     return JSON(user.public())
 
 
+def _login_rules(hub: HubContext, request: Request, name: str) -> tuple[Rule, Rule]:
+    """The two counts a password guess for ``name`` goes against: from this address, and
+    from everywhere."""
+    settings = hub.settings
+    return (Rule(f"login|{client_address(request)}|{name.lower()}",
+                 settings.login_max_failures, settings.login_failure_window),
+            Rule(f"login-user|{name.lower()}", settings.login_user_max_failures,
+                 settings.login_failure_window))
+
+
+async def delete_me(request: Request) -> Response:
+    """Delete the signed-in account and everything of it (a full account confirms with its
+    password in the body; a guest needs none), closing its sockets on every process."""
+    hub = hub_of(request)
+    user, _ = await signed_in(request)
+    if not user.guest:
+        body = await json_object(request, AUTH_BODY_LIMIT)
+        password = body.get("password")
+        if not isinstance(password, str) or not password:
+            raise HubError(ErrorCode.VALIDATION, "the account's password is required",
+                           [{"field": "password", "reason": "required string"}])
+        rules = list(_login_rules(hub, request, user.username))
+        reserved = await _reserve(hub, rules, "too many wrong passwords; wait before retrying")
+        if not await hub.hasher.verify(password, user.password_hash):
+            raise HubError(ErrorCode.UNAUTHORIZED, "wrong password")
+        await hub.attempts.release(reserved)
+    async with hub.db.write() as conn:
+        told = await leave_every_list(conn, user.id, hub.dispatcher.limits)
+        await delete_user(conn, user.id)
+    await hub.dispatcher.publish(told)
+    await hub.publish_revocation(user.id, None)
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/auth/register", register, methods=["POST"]),
     Route("/api/auth/guest", guest, methods=["POST"]),
@@ -202,4 +272,5 @@ routes = [
     Route("/api/auth/refresh", refresh_tokens, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/auth/me", me, methods=["GET"]),
+    Route("/api/auth/me", delete_me, methods=["DELETE"]),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import uuid
 from typing import Any
@@ -85,8 +86,20 @@ async def signed_in(request: Request) -> tuple[UserRecord, AccessClaims]:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address for per-address limits: an IPv4 address, or the /64 network of
+    an IPv6 one (a single host usually holds a whole /64 and could rotate through it).
+    uvicorn has already applied X-Forwarded-For when it came from a trusted proxy."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
 
 
 def operation_id(request: Request) -> str | None:

@@ -37,20 +37,20 @@ async def apply_group(conn: AsyncConnection, items: Sequence[rules.Item],
     needs = rules.needs(items)
     values: dict[str, list[str]] = {"todo_ids": needs.todo_ids, "actors": needs.actors}
 
-    async def rows(statement: Any) -> Sequence[Any]:
+    async def fetch(statement: Any) -> Sequence[Any]:
         return (await conn.execute(statement, values)).all()
 
     todo_lists, memberships, members = _SCOPE_READS
-    found = await rows(todo_lists) if needs.todo_ids else []
-    scope, values["lists"] = rules.involved_lists(needs, found, await rows(memberships))
-    needs = rules.scoped(needs, scope, await rows(members) if values["lists"] else [])
+    found = await fetch(todo_lists) if needs.todo_ids else []
+    scope, values["lists"] = rules.involved_lists(needs, found, await fetch(memberships))
+    needs = rules.scoped(needs, scope, await fetch(members) if values["lists"] else [])
     values.update(statements.read_values(needs))
     results: list[Sequence[Any]] = []
     for statement, want in zip(_READS, statements.wanted(needs), strict=True):
-        results.append(await rows(statement) if want else [])
+        results.append(await fetch(statement) if want else [])
     if values["lists"]:
         # Membership as it is now that the members are locked (it cannot change any more).
-        rules.scoped(needs, scope, await rows(members))
+        rules.scoped(needs, scope, await fetch(members))
         rules.members_locked(scope, (row[0] for row in results[0]))
     outcomes, writes = rules.apply_group(items, statements.loaded(needs, scope, *results), clock,
                                          new_id)

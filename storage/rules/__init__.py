@@ -191,19 +191,20 @@ def _apply(state: State, user_id: str, command: Command, device: str, clock: Clo
     fanouts = [effect.fanout or tuple((recipient, effect.op, effect.todo)
                                       for recipient in view.recipients(effect.scope))
                for effect in effects]
-    missing = {u for fanout in fanouts for u, _, _ in fanout} - state.seqs.keys()
-    if missing:  # a member not locked: membership changed after the group's first reads
-        raise StaleRead(f"members not locked for this group: {sorted(missing)}")
+    for fanout in fanouts:
+        for recipient, _, _ in fanout:
+            if recipient not in state.seqs:  # membership changed after the first reads
+                raise StaleRead(f"member {recipient} was not locked for this group")
     view.merge()
     changes: list[Change] = []
     own_seqs: list[int] = []
     for fanout in fanouts:
-        for recipient, op, todo in fanout:
+        for recipient, kind, todo in fanout:
             seq = state.seqs[recipient] = state.seqs[recipient] + 1
             state.dirty_users.add(recipient)
-            frame = change_frame(seq, op, todo, device, command.op_id, view.now)
+            frame = change_frame(seq, kind, todo, device, command.op_id, view.now)
             changes.append(Change(recipient, seq, frame))
-            state.changes.append({"user_id": recipient, "seq": seq, "op": op,
+            state.changes.append({"user_id": recipient, "seq": seq, "op": kind,
                                   "todo_id": todo["id"], "frame": frame, "at": view.now})
             if recipient == user_id:
                 own_seqs.append(seq)

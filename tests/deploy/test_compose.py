@@ -157,3 +157,9 @@ def test_nginx_conf_agrees_with_the_compose_file(services: dict[str, dict[str, A
     assert re.search(rf"^\s*listen\s+{container_port};", conf, re.MULTILINE)
     mount = next(v for v in services["nginx"]["volumes"] if v.startswith("./static:"))
     assert re.search(rf"^\s*root\s+{re.escape(mount.split(':')[1])};", conf, re.MULTILINE)
+
+
+def test_hubs_report_liveness_not_readiness(services: dict[str, dict[str, Any]]) -> None:
+    """The hubs' health check asks /livez, so a Redis outage does not mark live hubs dead."""
+    for hub in ("hub1", "hub2"):
+        assert "/livez" in _healthcheck_words(services[hub])

@@ -93,9 +93,10 @@ class _Health(BaseHTTPRequestHandler):
     status = 200
 
     def do_GET(self) -> None:
-        """Answer /health with the configured status."""
-        body = b'{"status": "ok"}' if self.path == "/health" else b"{}"
-        code = type(self).status if self.path == "/health" else 404
+        """Answer /livez with the configured status (and nothing else: the container is
+        alive while the process answers, whatever /health and /readyz say)."""
+        body = b'{"status": "ok"}' if self.path == "/livez" else b"{}"
+        code = type(self).status if self.path == "/livez" else 404
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -108,7 +109,7 @@ class _Health(BaseHTTPRequestHandler):
 
 @pytest.fixture(params=[200, 503])
 def health_server(request: pytest.FixtureRequest) -> Iterator[tuple[int, int]]:
-    """A /health server answering 200 or 503; yields (port, status)."""
+    """A /livez server answering 200 or 503; yields (port, status)."""
     handler = type("Health", (_Health,), {"status": request.param})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = False
@@ -136,7 +137,7 @@ def _run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
 
 
 def test_healthcheck_follows_health_status(health_server: tuple[int, int]) -> None:
-    """The HEALTHCHECK command exits 0 on /health 200 and non-zero on 503."""
+    """The HEALTHCHECK command exits 0 on /livez 200 and non-zero on 503."""
     port, status = health_server
     result = _run_healthcheck(port)
     assert (result.returncode == 0) == (status == 200), result.stderr
@@ -145,3 +146,8 @@ def test_healthcheck_follows_health_status(health_server: tuple[int, int]) -> No
 def test_healthcheck_fails_when_nothing_listens() -> None:
     """The HEALTHCHECK command exits non-zero when the hub is not listening."""
     assert _run_healthcheck(free_port()).returncode != 0
+
+
+def test_healthcheck_asks_for_liveness() -> None:
+    """The image's health check asks /livez (the process answers), not /health or /readyz."""
+    assert "/livez" in " ".join(healthcheck_command())

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.client import Device, register
+from tests.client import PASSWORD, Device, register
 from tests.lists import (
     api,
     assert_gap_free,
@@ -142,6 +142,7 @@ async def test_a_viewers_writes_are_refused_and_change_nothing(hub: RunningHub) 
         assert answer["type"] == "error" and answer["code"] == "forbidden", (attempt, answer)
     for method, path, body in (
         ("POST", "/api/todos", {"title": "nope", "list_id": list_id}),
+        ("POST", "/api/todos/batch", {"ops": [{"type": "delete", "todo_id": todo["id"]}]}),
         ("PATCH", f"/api/todos/{todo['id']}", {"title": "nope"}),
         ("DELETE", f"/api/todos/{todo['id']}", None),
         ("PATCH", f"/api/lists/{list_id}", {"name": "mine"}),
@@ -230,6 +231,11 @@ async def test_a_removed_member_catches_up_with_list_removed_and_sees_nothing_af
     made = await bob_dev.command({"type": "create", "id": op_id,
                                   "todo": {"title": "bob's", "list_id": list_id}})
     await bob_dev.wait_for("change", op="create")
+    rest_key = new_id()
+    by_rest = await api(hub, bob, "POST", "/api/todos", {"title": "x", "list_id": list_id},
+                        headers={"Idempotency-Key": rest_key})
+    assert by_rest.status_code == 201
+    await bob_dev.wait_for("change", op="create", todo=by_rest.json())
     since = bob_dev.changes()[-1]["seq"]
     await bob_dev.close()
     removed = await api(hub, ann, "DELETE", f"/api/lists/{list_id}/members/{bob['user']['id']}")
@@ -249,6 +255,9 @@ async def test_a_removed_member_catches_up_with_list_removed_and_sees_nothing_af
                                   "patch": {"title": "still mine?"}})
     assert touched["code"] == "not_found"
     assert (await api(hub, bob, "GET", f"/api/lists/{list_id}")).status_code == 404
+    again = await api(hub, bob, "POST", "/api/todos", {"title": "x", "list_id": list_id},
+                      headers={"Idempotency-Key": rest_key})
+    assert again.status_code == 404
     await back.close()
     await ann_dev.close()
 
@@ -312,4 +321,33 @@ async def test_an_assignee_who_leaves_is_unassigned_on_every_device(hub: Running
     unassigned = await api(hub, ann, "GET", f"/api/todos?assignee=none&list_id={list_id}")
     assert [t["id"] for t in unassigned.json()["items"]] == [first["id"]]
     for device in (*ann_devs, bob_dev):
+        await device.close()
+
+
+async def test_a_deleted_account_leaves_its_lists_on_every_members_device(
+    hub: RunningHub,
+) -> None:
+    """Deleting an account deletes the lists it owns for their members (list_removed,
+    deleted) and takes it out of the others, unassigning it, live on the members' devices."""
+    ann, bob, cat = await register(hub), await register(hub), await register(hub)
+    owned = await shared_list(hub, ann, [(bob, "editor")], "ann's")
+    joined = await shared_list(hub, cat, [(ann, "editor"), (bob, "viewer")], "cat's")
+    bob_dev = await Device.connect(hub, bob["access_token"], "bob")
+    cat_dev = await Device.connect(hub, cat["access_token"], "cat")
+    task = (await cat_dev.create("for ann", list_id=joined, assignee=ann["user"]["id"]))["todo"]
+    await bob_dev.wait_for("change", op="create")
+    gone = await api(hub, ann, "DELETE", "/api/auth/me", {"password": PASSWORD})
+    assert gone.status_code == 204, gone.text
+    removed = await bob_dev.wait_for("change", op="list_removed")
+    assert removed["list"] == {"id": owned} and removed["reason"] == "deleted"
+    shown = await cat_dev.wait_for("change", op="list")
+    assert [m["user"]["id"] for m in shown["list"]["members"]] == [cat["user"]["id"],
+                                                                    bob["user"]["id"]]
+    cleared = await _wait_todo(cat_dev, task["id"], "update")
+    assert cleared["assignee"] is None
+    await _wait_todo(bob_dev, task["id"], "update")
+    assert_gap_free(bob_dev)
+    assert_gap_free(cat_dev)
+    assert (await api(hub, bob, "GET", f"/api/lists/{owned}")).status_code == 404
+    for device in (bob_dev, cat_dev):
         await device.close()

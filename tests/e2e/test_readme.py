@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hub.config import setting_fields
+from hub.config import SettingField, setting_fields
 from tests.servers import RunningHub
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -41,8 +41,19 @@ def test_curl_tour_and_python_device_run_against_a_real_hub(hub: RunningHub) -> 
     assert '"title":"Oat milk"' in listed and '"total":1' in listed
 
 
+def table_row(f: SettingField) -> str:
+    """The README's row of a setting: variable, option, default and meaning."""
+    if f.name == "static_dir":
+        default = "the bundled client"
+    elif f.default == "":
+        default = "empty"
+    else:
+        default = f"`{f.default}`"
+    return f"| `TODOHUB_{f.name.upper()}` | `--{f.name.replace('_', '-')}` | {default} | {f.help} |"
+
+
 def test_configuration_table_lists_every_setting() -> None:
-    """Each setting appears in the README's table with its variable and option."""
+    """Each setting appears in the README's table with its variable, option, default and
+    meaning as Settings declares them."""
     for f in setting_fields():
-        row = f"| `TODOHUB_{f.name.upper()}` | `--{f.name.replace('_', '-')}` |"
-        assert row in README, row
+        assert table_row(f) in README, table_row(f)

@@ -79,7 +79,7 @@ class Cluster:
             "--database-url", self.database, "--redis-url", self.redis_url,
             "--redis-prefix", self.prefix, f"--secret={self.secret}", "--data-dir", str(data_dir),
             "--argon2-time-cost", "1", "--argon2-memory-cost", "1024", "--log-level", "warning",
-            "--shutdown-grace", "1", *extra,
+            "--shutdown-grace", "1", "--register-rate", "0", *extra,
         ]
 
     async def start(self, count: int, *extra: str) -> list[HubProcess]:

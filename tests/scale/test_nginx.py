@@ -57,3 +57,27 @@ async def test_nginx_keeps_devices_on_two_processes_in_sync(
 
 async def _both_hold_one(first: Address, second: Address) -> bool:
     return (await sockets_of(first), await sockets_of(second)) == (1, 1)
+
+
+async def test_a_client_cannot_choose_its_address_through_nginx(
+    cluster_on: Callable[[str], Cluster], shared_redis: str, tmp_path: Path
+) -> None:
+    """nginx replaces the client's X-Forwarded-For with the address it saw, so a new value per
+    request does not buy new login guesses (the hubs trust nginx's address only)."""
+    if find_nginx() is None:
+        skip_or_fail("nginx is not installed (/usr/sbin/nginx missing; apt-get install nginx)")
+    first, second = await cluster_on(shared_redis).start(
+        2, "--login-max-failures", "3", "--login-user-max-failures", "0")
+    front = Address(free_port())
+    conf = render_nginx_conf([f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"],
+                             front.port, str(REPO_ROOT / "static"), str(tmp_path / "nginx"))
+    with run_nginx(conf, str(tmp_path / "nginx")):
+        await register(front, "lee")
+        statuses = []
+        async with httpx.AsyncClient(base_url=front.url, timeout=10) as http:
+            for n in range(6):
+                answer = await http.post(
+                    "/api/auth/login", json={"username": "lee", "password": "Wrong-password-9"},
+                    headers={"X-Forwarded-For": f"203.0.113.{n}"})
+                statuses.append(answer.status_code)
+        assert statuses == [401, 401, 401, 429, 429, 429]

@@ -19,7 +19,7 @@ from storage.users import create_user
 from tests.conftest import skip_or_fail
 from tests.services import create_database, database_url, drop_database, postgres_problem
 
-HEAD = "0003_operation_fingerprint"
+HEAD = "0004_lists"
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ async def test_user_row_lock_keeps_seqs_consecutive(empty_database: str) -> None
                 async with db.write() as conn:
                     applied = await apply(conn, user.id, Command(f"{tag}-{n}", [op]), tag)
                     await asyncio.sleep(0.001)  # let the other writer queue on the lock
-                seqs.extend(seq for seq, _ in applied.frames)
+                seqs.extend(change.seq for change in applied.changes)
             return seqs
 
         first, second = await asyncio.gather(write(writers[0], "a"), write(writers[1], "b"))

@@ -8,7 +8,7 @@ import pytest
 
 from hub import protocol
 from hub.errors import HubError
-from hub.ratelimit import FailureCounter, TokenBucket
+from hub.ratelimit import TokenBucket
 from hub.websocket import origin_allowed
 from storage.types import CreateOp
 
@@ -49,20 +49,13 @@ def test_events_are_compact_json() -> None:
     assert " " not in text
 
 
-def test_token_bucket_and_failure_counter() -> None:
-    """Buckets refill with time; failures block after the limit until the window passes."""
+def test_token_bucket() -> None:
+    """Buckets refill with time."""
     now = [0.0]
     bucket = TokenBucket(rate=1, burst=2, clock=lambda: now[0])
     assert [bucket.take() for _ in range(3)] == [True, True, False]
     now[0] = 1.0
     assert bucket.take()
-    counter = FailureCounter(limit=2, window=10, clock=lambda: now[0])
-    counter.fail("k")
-    assert counter.blocked_for("k") == 0
-    counter.fail("k")
-    assert counter.blocked_for("k") == pytest.approx(10)
-    now[0] = 12
-    assert counter.blocked_for("k") == 0
 
 
 def test_origin_rules() -> None:
