@@ -78,9 +78,14 @@ export class Panels {
     this.account.open = false;
   }
 
+  /** A short notice; one that comes while another shows is added to it, not put over it. */
   notify(text) {
     if (!text) return;
-    this.notice.textContent = text;
+    const shown = this.notice.hidden ? "" : this.notice.textContent;
+    // The one before stays in view beside the new one (two at most).
+    const last = this.lastNotice ?? "";
+    this.notice.textContent = shown && last !== text && shown.endsWith(last) ? `${last} ${text}` : text;
+    this.lastNotice = text;
     this.notice.hidden = false;
     clearTimeout(this.noticeTimer);
     this.noticeTimer = setTimeout(() => {
