@@ -24,7 +24,7 @@ from storage.errors import CommandRejected
 from storage.fanout import Tx
 from storage.lists import role_in, roles_of
 from storage.models import invitations, list_members, lists, operations
-from storage.rules import reused_key
+from storage.rules import Item, Outcome, reused_key
 from storage.types import (
     Applied,
     Change,
@@ -46,9 +46,6 @@ LIST_COMMANDS = frozenset({"list_create", "list_update", "list_delete", "join", 
 def is_list_command(command: Command) -> bool:
     """Whether the command is written here (rather than by the todo rules)."""
     return not command.batch and command.ops[0].type in LIST_COMMANDS
-
-Outcome = Applied | CommandRejected
-Item = tuple[str, Command, str]  # (user id, command, device)
 
 
 async def apply(
