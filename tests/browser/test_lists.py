@@ -79,7 +79,8 @@ def test_lists_are_made_renamed_and_deleted_live_on_every_device(
     expect(desk.page.locator(".list-title")).to_have_text("Inbox")
     expect(desk.items).to_have_text(["inbox todo"])
     expect(phone.page.locator(".list-title")).to_have_text("Inbox", timeout=LIVE_MS)
-    expect(phone.page.locator(".notice")).to_contain_text("“Office” was deleted. Showing your inbox.")
+    expect(phone.page.locator(".notice")).to_contain_text(
+        "“Office” was deleted. Showing your inbox.")
     expect(phone.items).to_have_text(["inbox todo"])
     token = login(hub, "ann")["access_token"]
     names = [x["name"] for x in rest(hub, token, "GET", "/api/lists").json()["lists"]]
