@@ -28,6 +28,7 @@ from hub.brokers import create_broker
 from hub.catchup import CatchUp
 from hub.config import Settings
 from hub.context import HubContext
+from hub.cors import ApiCors
 from hub.dispatch import Dispatcher
 from hub.errors import ErrorCode, HubError
 from hub.headers import SecurityHeaders
@@ -38,7 +39,9 @@ from hub.rest import changes as rest_changes
 from hub.rest import invites as rest_invites
 from hub.rest import lists as rest_lists
 from hub.rest import ops as rest_ops
+from hub.rest import stream as rest_stream
 from hub.rest import todos as rest_todos
+from hub.rest import tokens as rest_tokens
 from hub.rest.common import error_response
 from hub.rooms import Rooms
 from hub.websocket import websocket_endpoint
@@ -167,7 +170,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *rest_todos.routes,
         *rest_lists.routes,
         *rest_invites.routes,
+        *rest_stream.routes,
         *rest_changes.routes,
+        *rest_tokens.routes,
         *rest_ops.routes,
     ]
     # An empty setting serves no client (Path("") would be the working directory).
@@ -176,7 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(ApiCors, settings=settings)],
         lifespan=lifespan,
         exception_handlers={
             HubError: _hub_error,

@@ -1,5 +1,6 @@
 """From an access token to a user: signature, expiry, type, session not revoked, user exists.
-Shared by the socket's hello and auth frames and by REST's Bearer header.
+Shared by the socket's hello and auth frames and by REST's Bearer header. Personal access
+tokens (``thp_...``) are accepted in the same places.
 
 Hellos that arrive together (a restart storm, a busy minute) are checked together: the
 session lookups waiting while one read is in flight go in the next read, as one statement
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 
+from auth import access_tokens
 from auth.errors import InvalidToken
 from auth.tokens import AccessClaims, TokenIssuer
 from storage.engine import Database
-from storage.users import SessionOwner, UserRecord, session_owners
+from storage.users import SessionOwner, UserRecord, get_user, session_owners
 
 # Session ids in one lookup statement (well under SQLite's limit on bound parameters).
 MAX_GROUP = 500
@@ -33,6 +35,8 @@ async def authenticate(
     db: Database, issuer: TokenIssuer, token: str
 ) -> tuple[UserRecord, AccessClaims]:
     """The user and claims of a valid access token; InvalidToken otherwise."""
+    if access_tokens.is_personal(token):
+        return await _authenticate_personal(db, token)
     claims = issuer.verify(token)
     async with db.read() as conn:
         owners = await session_owners(conn, [claims.session_id])
@@ -53,6 +57,8 @@ class SessionCheck:
 
     async def check(self, token: str) -> tuple[UserRecord, AccessClaims]:
         """The user and claims of a valid access token; InvalidToken otherwise."""
+        if access_tokens.is_personal(token):
+            return await _authenticate_personal(self._db, token)
         claims = self._issuer.verify(token)
         future: asyncio.Future[tuple[UserRecord, AccessClaims]] = (
             asyncio.get_running_loop().create_future())
@@ -83,6 +89,29 @@ class SessionCheck:
                         future.set_exception(exc)
         finally:
             self._reader = None
+
+
+async def _authenticate_personal(db: Database, token: str) -> tuple[UserRecord, AccessClaims]:
+    async with db.read() as conn:
+        record, claims = await access_tokens.verify(conn, token)
+        user = await get_user(conn, claims.user_id)
+    if user is None:
+        raise InvalidToken("the token's user no longer exists")
+    cutoff = access_tokens.needs_touch(record)
+    if cutoff is not None:
+        async with db.write() as conn:
+            await access_tokens.touch(conn, record, cutoff)
+    return user, claims
+
+
+def is_read_only(claims: AccessClaims) -> bool:
+    """Whether the claims are those of a token that may only read."""
+    return isinstance(claims, access_tokens.PersonalClaims) and not claims.can_write
+
+
+def is_personal(claims: AccessClaims) -> bool:
+    """Whether the claims are those of a personal access token."""
+    return isinstance(claims, access_tokens.PersonalClaims)
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -7,11 +7,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub import protocol
+from hub.errors import ErrorCode, HubError
 from storage.changes import frames_between, log_position
 from storage.engine import Database
 from storage.todos import snapshot
 
 Send = Callable[[str], Awaitable[None]]
+
+
+def check_retained(since: int, pruned: int) -> None:
+    """HubError(conflict) when changes after ``since`` are no longer in the log: a reader
+    without snapshots (REST, the change stream) must start again from /api/todos."""
+    if since < pruned:
+        raise HubError(
+            ErrorCode.CONFLICT,
+            f"changes after {since} are no longer kept (the log starts after {pruned}); "
+            "read /api/todos for the current state",
+        )
 
 
 class CatchUp:
@@ -27,6 +39,11 @@ class CatchUp:
         async with self._db.read() as conn:
             seq, _ = await log_position(conn, user_id)
         return seq
+
+    async def position(self, user_id: str) -> tuple[int, int]:
+        """The user's current seq and the highest seq no longer in the log."""
+        async with self._db.read() as conn:
+            return await log_position(conn, user_id)
 
     async def fill(self, user_id: str, after: int, upto: int) -> list[tuple[int, str]]:
         """Change frames after ``after`` up to ``upto``, one page."""

@@ -1,4 +1,6 @@
-"""The ``todohub`` command: ``serve``, ``migrate``, ``user create`` and ``user delete``.
+"""The ``todohub`` command: ``serve``, ``migrate``, ``user create``, ``user delete``,
+``token create``, and the client verbs ``login``, ``todos``, ``add``, ``done`` and ``watch``
+(hub.client.cli).
 
 Every setting is an option here and a ``TODOHUB_*`` environment variable; options win.
 """
@@ -13,6 +15,8 @@ import os
 import sys
 from typing import Any
 
+from hub import token_command
+from hub.client import cli as client_cli
 from hub.config import SettingError, Settings, setting_fields
 
 
@@ -201,7 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     remove.add_argument("username")
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _add_setting_options(remove)
+    token_command.add_parser(commands, _add_setting_options)
+    client_cli.add_parsers(commands)
     args = parser.parse_args(argv)
+    if args.command in client_cli.COMMANDS:
+        sys.exit(client_cli.run(args))
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -210,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
         code = serve(settings)
     elif args.command == "migrate":
         code = migrate(settings)
+    elif args.command == "token":
+        code = token_command.run(settings, args)
     elif args.user_command == "delete":
         code = delete_user_command(settings, args.username, args.yes)
     else:

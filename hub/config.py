@@ -125,6 +125,8 @@ class Settings(BaseModel):
     prune_interval: float = _opt(3600.0, "seconds between change-log pruning runs (0: never)", ge=0)
     presence_ttl: float = _opt(30.0, "seconds a presence entry lives without a refresh", gt=0)
     long_poll_max: float = _opt(60.0, "longest wait of GET /api/changes in seconds", ge=0)
+    sse_heartbeat: float = _opt(15.0, "seconds between heartbeat comments on "
+                                "/api/changes/stream (0: none)", ge=0)
     shutdown_grace: float = _opt(5.0, "seconds to drain in-flight commands at shutdown", ge=0)
 
     _file_secret: str = PrivateAttr(default="")

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from auth.errors import InvalidToken
 from hub import protocol
-from hub.authn import authenticate
+from hub.authn import authenticate, is_personal, is_read_only
 from hub.context import HubContext
 from hub.errors import CloseCode, ErrorCode, HubError
 from hub.ratelimit import TokenBucket
@@ -40,6 +40,11 @@ class Session:
         self.sender: Sender | None = None
         self.session_id = ""
         self.expires_at = 0
+        # Opened with a personal access token: logout of all sessions leaves it open.
+        self.personal = False
+        self.read_only = False
+        self._token = ""
+        self._recheck: asyncio.Task[None] | None = None
         self._expiry_task: asyncio.Task[None] | None = None
         settings = hub.settings
         self._bucket = TokenBucket(settings.command_rate, settings.command_burst)
@@ -65,8 +70,23 @@ class Session:
     def revoke(self, session_id: str | None) -> None:
         """Sessions were revoked; close when this socket's is one of them."""
         assert self.sender is not None
-        if session_id is None or session_id == self.session_id:
+        if session_id is None and self.personal:
+            # Every session ended (logout of all, or the account was deleted): a personal
+            # token outlives the first, not the second. Ask the database which it was.
+            self._recheck = asyncio.create_task(self._check_token())
+        elif session_id is None or session_id == self.session_id:
             self.sender.close(CloseCode.UNAUTHORIZED, "session revoked")
+
+    async def _check_token(self) -> None:
+        assert self.sender is not None
+        try:
+            await authenticate(self.hub.db, self.hub.issuer, self._token)
+        except InvalidToken as exc:
+            self.sender.close(CloseCode.UNAUTHORIZED, str(exc)[:120])
+        except (SQLAlchemyError, OSError):
+            log.warning("could not check a token after a revocation (database away); "
+                        "closing the socket with 1013 so that its hello checks it again")
+            self.sender.close(CloseCode.TRY_AGAIN, "could not check the token")
 
     # Life ------------------------------------------------------------------------------
 
@@ -79,6 +99,8 @@ class Session:
             return
         self.session_id = claims.session_id
         self.expires_at = claims.expires_at
+        self.personal, self.read_only = is_personal(claims), is_read_only(claims)
+        self._token = hello.token
         hub = self.hub
         sender = self.sender = Sender(
             send=self._send,
@@ -113,10 +135,10 @@ class Session:
                 log.error("socket reader failed; closing with 1011", exc_info=reader.exception())
                 await self._close(1011, "internal error")
         finally:
-            for task in (writer, reader, self._expiry_task):
+            for task in (writer, reader, self._expiry_task, self._recheck):
                 if task is not None and not task.done():
                     task.cancel()
-            for task in (writer, reader, self._expiry_task):
+            for task in (writer, reader, self._expiry_task, self._recheck):
                 if task is not None:
                     with contextlib.suppress(BaseException):
                         await task
@@ -241,6 +263,11 @@ class Session:
     def _submit(self, user_id: str, device: str, command: Command) -> None:
         assert self.sender is not None
         sender = self.sender
+        if self.read_only:
+            sender.push(protocol.error(command.op_id, HubError(
+                ErrorCode.FORBIDDEN, "this access token may only read; writes need scope 'write'"
+            )))
+            return
         future = self.hub.dispatcher.submit(user_id, command, device)
 
         def answer(done: asyncio.Future[Applied]) -> None:
@@ -271,6 +298,8 @@ class Session:
             return
         self.session_id = claims.session_id
         self.expires_at = claims.expires_at
+        self.personal, self.read_only = is_personal(claims), is_read_only(claims)
+        self._token = token
         self._arm_expiry()
         self.sender.push(protocol.auth_ok(claims.expires_at))
 

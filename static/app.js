@@ -1,10 +1,18 @@
-// Wiring only: the session (api.js), the state (store.js), the live socket
-// (socket.js) and the screen (view.js, panels.js) meet here.
+// Wiring only: the session (api.js, sharing.js), the state (store.js), the
+// live socket (socket.js) and the screen (view.js, switcher.js, listbar.js,
+// details.js, sharepanel.js, dialogs.js, panels.js) meet here.
 
 import { ApiError, NetworkError, Session } from "./api.js";
+import { DetailsPanel } from "./details.js";
+import { Dialogs } from "./dialogs.js";
+import { ListBar } from "./listbar.js";
 import { Panels } from "./panels.js";
+import { Selection } from "./selection.js";
+import { SharePanel } from "./sharepanel.js";
+import { inviteToken, Sharing } from "./sharing.js";
 import { Connection } from "./socket.js";
 import { Store, uuid } from "./store.js";
+import { Switcher } from "./switcher.js";
 import { filterFromHash, View } from "./view.js";
 
 const DEVICE_KEY = "todohub.device";
@@ -26,20 +34,75 @@ const store = new Store();
 const session = new Session();
 const view = new View();
 const panels = new Panels();
+const switcher = new Switcher();
+const listBar = new ListBar();
+const details = new DetailsPanel();
+const sharePanel = new SharePanel();
+const dialogs = new Dialogs();
+const sharing = new Sharing(session);
+const selection = new Selection();
 let filter = filterFromHash(location.hash);
 let connection = null;
 let refreshTimer = null;
 let guestAllowed = true;
 
+const me = () => session.user?.id ?? null;
+
+/** The list shown (null in the "Assigned to me" view). */
+function currentList() {
+  if (selection.view) return null;
+  return store.findList(selection.list) ?? store.inbox;
+}
+
+/** user id -> username, over every member of every list. */
+function memberNames(lists) {
+  const names = new Map();
+  for (const list of lists) for (const m of list.members ?? []) names.set(m.user.id, m.user.username);
+  return names;
+}
+
 function render() {
-  view.render(store.list(), filter);
+  const lists = store.lists();
+  const all = store.list();
+  const list = currentList();
+  const inboxId = store.inbox?.id ?? null;
+  const listOf = (todo) => todo.list_id ?? inboxId;
+  const counts = new Map();
+  for (const todo of all) if (!todo.completed) counts.set(listOf(todo), (counts.get(listOf(todo)) ?? 0) + 1);
+  // Across lists: in the switcher's order of lists, then each list's own order.
+  const place = new Map(lists.map((l, i) => [l.id, i]));
+  const mine = all
+    .filter((t) => t.assignee && t.assignee === me())
+    .sort((a, b) => (place.get(listOf(a)) ?? 1e9) - (place.get(listOf(b)) ?? 1e9));
+  const shown = selection.view ? mine : all.filter((t) => listOf(t) === (list?.id ?? null));
+  const tags = [...new Set(shown.flatMap((t) => t.tags ?? []))].sort();
+  const tagged = selection.tag ? shown.filter((t) => (t.tags ?? []).includes(selection.tag)) : shown;
+  const names = memberNames(lists);
+  const byId = new Map(lists.map((l) => [l.id, l]));
+  view.render(tagged, filter, {
+    readOnly: list?.role === "viewer",
+    canAdd: Boolean(!selection.view),
+    names,
+    listName: selection.view ? (todo) => byId.get(listOf(todo))?.name ?? null : null,
+  });
+  switcher.render(lists, counts, selection.view ? { view: selection.view } : { list: list?.id ?? null },
+                  mine.filter((t) => !t.completed).length);
+  listBar.render({ list, title: selection.view ? "Assigned to me" : (list?.name ?? "Inbox"), tags, tag: selection.tag });
+  const sharedId = sharePanel.openListId;
+  if (sharedId) {
+    const shared = store.findList(sharedId);
+    if (shared) sharePanel.render(shared, me());
+    else sharePanel.close();
+  }
+  if (details.openId && !store.find(details.openId)) details.close();
   panels.setUnsent(store.pending.length);
 }
 
 /** Send every op the hub has not seen on this socket yet. */
 function flush() {
   if (!connection?.live) return;
-  if (store.prune()) panels.notify("A todo you changed was deleted on another device.");
+  const lost = store.prune();
+  if (lost.length) panels.notify(`Not saved: ${lost.join(", ")}: deleted, or you no longer have access.`);
   for (const frame of store.takeUnsent(connection.number)) connection.send(frame);
 }
 
@@ -54,11 +117,20 @@ function explain(error) {
   return error.message;
 }
 
+/** What went wrong with a sharing call, in a short sentence. */
+function reason(error) {
+  if (error instanceof NetworkError) return "the hub cannot be reached; try again when online.";
+  if (error instanceof ApiError && error.status === 403) return "only the list's owner may do that.";
+  if (error instanceof ApiError && error.status === 404) return "that list or member is gone.";
+  return String(error.message ?? error);
+}
+
 // ---- the list ----------------------------------------------------------
 
 store.subscribe(render);
 view.bindAdd((title) => {
-  store.create(title);
+  if (selection.view) return;
+  store.create(title, currentList()?.id ?? null);
   flush();
 });
 view.bindToggle((id, completed) => {
@@ -77,17 +149,226 @@ view.bindEdit((id, title) => {
   flush();
 });
 view.bindToggleAll((completed) => {
-  store.setAllCompleted(completed);
+  store.setAllCompleted(completed, currentList()?.id ?? null);
   flush();
 });
 view.bindClearCompleted(() => {
-  store.clearCompleted();
+  store.clearCompleted(currentList()?.id ?? null);
   flush();
 });
 window.addEventListener("hashchange", () => {
+  if (takeInviteFromHash()) offerInvite();
   filter = filterFromHash(location.hash);
   render();
 });
+
+// ---- the whole todo ----------------------------------------------------
+
+view.bindDetails((id) => {
+  const todo = store.find(id);
+  if (!todo) return;
+  const lists = store.lists();
+  const list = store.findList(todo.list_id) ?? store.inbox;
+  details.open(todo, {
+    members: list?.members ?? [],
+    lists: lists.filter((l) => l.role !== "viewer" || l.id === list?.id),
+    readOnly: list?.role === "viewer",
+  });
+});
+details.bindSave((id, patch) => {
+  if (Object.keys(patch).length === 0) return;
+  store.update(id, patch);
+  flush();
+});
+details.bindClosed((id) => view.focusItem(id));
+
+// ---- lists -------------------------------------------------------------
+
+function select(choice) {
+  selection.choose(choice, me());
+  details.close();
+  render();
+}
+
+switcher.bindSelect((choice) => {
+  select(choice);
+  view.focusNewTodo();
+});
+switcher.bindCreate((name) => {
+  const id = store.createList(name);
+  flush();
+  select({ list: id });
+  view.focusNewTodo();
+});
+listBar.bindTag((tag) => {
+  selection.setTag(tag);
+  render();
+});
+listBar.bindRename(async () => {
+  const list = currentList();
+  if (!list) return;
+  const name = await dialogs.ask(`Rename “${list.name}”`, list.name);
+  if (name && name !== list.name) {
+    store.renameList(list.id, name);
+    flush();
+  }
+});
+listBar.bindDelete(async () => {
+  const list = currentList();
+  if (!list || list.inbox) return;
+  const count = store.todosOf(list.id).length;
+  const what = count === 1 ? "its 1 todo" : `its ${count} todos`;
+  const yes = await dialogs.confirm(`Delete “${list.name}” and ${what}? This cannot be undone.`, "Delete");
+  if (!yes) return;
+  store.deleteList(list.id);
+  select({ list: store.inbox?.id ?? null });
+  flush();
+});
+
+const REMOVED_TEXT = {
+  deleted: (name) => `“${name}” was deleted.`,
+  left: (name) => `You left “${name}”.`,
+  removed: (name) => `You were removed from “${name}”.`,
+  gone: (name) => `“${name}” is no longer yours to see.`,
+};
+
+store.onListRemoved = (list, reason) => {
+  const open = !selection.view && selection.list === list.id;
+  if (open) selection.choose({ list: null }, me());
+  if (open || reason === "removed") {
+    const text = (REMOVED_TEXT[reason] ?? REMOVED_TEXT.gone)(list.name);
+    panels.notify(open ? `${text} Showing your inbox.` : text);
+  }
+};
+
+// ---- sharing -----------------------------------------------------------
+
+async function loadInvites(listId) {
+  try {
+    sharePanel.renderInvites(await sharing.openInvites(listId));
+  } catch (error) {
+    sharePanel.showError(reason(error));
+  }
+}
+
+listBar.bindShare(() => {
+  const list = currentList();
+  if (!list || list.inbox) return;
+  sharePanel.open(list, me());
+  if (list.role === "owner") loadInvites(list.id);
+});
+sharePanel.bindInvite(async (listId, role) => {
+  sharePanel.showError("");
+  try {
+    const made = await sharing.invite(listId, role);
+    sharePanel.showLink(made.url);
+    await loadInvites(listId);
+  } catch (error) {
+    sharePanel.showError(reason(error));
+  }
+});
+sharePanel.bindRevoke(async (listId, inviteId) => {
+  try {
+    await sharing.revoke(listId, inviteId);
+  } catch (error) {
+    sharePanel.showError(reason(error));
+  }
+  await loadInvites(listId);
+});
+sharePanel.bindRole(async (listId, userId, role) => {
+  const list = store.findList(listId);
+  const name = list?.members?.find((m) => m.user.id === userId)?.user.username ?? "this member";
+  if (role === "owner") {
+    sharePanel.close();
+    const yes = await dialogs.confirm(`Hand “${list?.name}” over to ${name}? You stay in it as an editor.`, "Hand over");
+    if (!yes) return;
+  }
+  try {
+    await sharing.setRole(listId, userId, role);
+  } catch (error) {
+    panels.notify(`Role not changed: ${reason(error)}`);
+    if (list) sharePanel.render(list, me());
+  }
+});
+sharePanel.bindRemove(async (listId, userId) => {
+  const list = store.findList(listId);
+  const name = list?.members?.find((m) => m.user.id === userId)?.user.username ?? "this member";
+  sharePanel.close();
+  const yes = await dialogs.confirm(`Remove ${name} from “${list?.name}”?`, "Remove");
+  if (!yes) return;
+  try {
+    await sharing.removeMember(listId, userId);
+  } catch (error) {
+    panels.notify(`Not removed: ${reason(error)}`);
+  }
+});
+sharePanel.bindLeave(async (listId) => {
+  const list = store.findList(listId);
+  sharePanel.close();
+  const yes = await dialogs.confirm(`Leave “${list?.name}”? You will need a new invitation to come back.`, "Leave");
+  if (!yes) return;
+  try {
+    await sharing.removeMember(listId, me());
+  } catch (error) {
+    panels.notify(`You are still in the list: ${reason(error)}`);
+  }
+});
+
+// ---- invitation links (/#/invite/<token>) ---------------------------------
+
+const INVITE_KEY = "todohub.invite";
+
+/** Keep a token from the address (it survives becoming a guest) and clean the address. */
+function takeInviteFromHash() {
+  const token = inviteToken(location.hash);
+  if (!token) return false;
+  sessionStorage.setItem(INVITE_KEY, token);
+  history.replaceState(null, "", `${location.pathname}${location.search}#/`);
+  return true;
+}
+
+let offering = false;
+
+async function offerInvite() {
+  const token = sessionStorage.getItem(INVITE_KEY);
+  if (!token || !session.data || offering) return;
+  offering = true;
+  try {
+    let offer;
+    try {
+      offer = await sharing.preview(token);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        sessionStorage.removeItem(INVITE_KEY);
+        await dialogs.offer(
+          "This invitation link cannot be used any more: it was used already, it expired, or it was revoked. Ask the person who shared the list for a new link.",
+          false,
+        );
+      } else panels.notify(`The invitation could not be read: ${reason(error)}`);
+      return;
+    }
+    const role = offer.role === "viewer" ? "a viewer (you can read it)" : "an editor (you can change its todos)";
+    const join = await dialogs.offer(
+      `${offer.invited_by.username} shared the list “${offer.list.name}” with you, as ${role}.`,
+      true,
+    );
+    sessionStorage.removeItem(INVITE_KEY);
+    if (!join) return;
+    try {
+      const list = await sharing.accept(token);
+      store.putServerList(list);
+      store.changed();
+      select({ list: list.id });
+      panels.notify(`You joined “${list.name}”.`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        await dialogs.offer("This invitation link was used up or withdrawn a moment ago. Ask for a new link.", false);
+      } else panels.notify(`Not joined: ${reason(error)}`);
+    }
+  } finally {
+    offering = false;
+  }
+}
 
 // ---- the live socket ---------------------------------------------------
 
@@ -125,9 +406,12 @@ function wsUrl() {
 
 async function startSync() {
   store.bindUser(session.user.id);
+  selection.load(session.user.id);
   panels.setAccount(session.user);
   panels.showApp();
+  render();
   view.focusNewTodo();
+  offerInvite();
   connection?.stop();
   connection = null;
   // A token about to expire (a visit after a long pause) is refreshed first
@@ -258,6 +542,7 @@ async function signOut(all) {
 }
 
 panels.bindUpgrade(upgrade);
+panels.bindOpenSave();
 panels.bindLogin(signIn);
 panels.bindRegister(register);
 panels.bindGuest(async () => {
@@ -302,6 +587,8 @@ if ("serviceWorker" in navigator) {
     .catch((error) => console.warn("todohub: no offline start:", error));
 }
 
+takeInviteFromHash();
+filter = filterFromHash(location.hash);
 render();
 view.focusNewTodo();
 if (session.data) startSync();

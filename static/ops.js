@@ -1,7 +1,9 @@
 // Pending operations, as pure functions: how they look on the screen before
 // the hub answers, and how they are trimmed when the hub's state shows that
-// their todo is gone. An op is a command frame of the protocol (create,
-// update, delete, batch) plus, for a title edit, a `meta` the hub never sees.
+// their todo or list is gone. An op is a command frame of the protocol
+// (create, update, delete, batch, list_create, list_update, list_delete)
+// plus a `meta` the hub never sees (the title an edit started from, names
+// for notices).
 
 export const BATCH_LIMIT = 100;
 
@@ -16,8 +18,17 @@ const TODO_DEFAULTS = {
   created_at: null,
   updated_at: null,
   completed_at: null,
+  list_id: null,
+  assignee: null,
   version: 0,
 };
+
+export const LIST_OPS = Object.freeze(["list_create", "list_update", "list_delete"]);
+
+/** Whether an op is about a list rather than a todo. */
+export function isListOp(op) {
+  return LIST_OPS.includes(op.type);
+}
 
 /** A random UUID, also outside secure contexts (where crypto.randomUUID is missing). */
 export function uuid() {
@@ -46,6 +57,7 @@ export function applyPatch(todo, patch) {
 
 /** The sub-operations of an op, as one list: a batch has many, the others one. */
 export function subOps(op) {
+  if (isListOp(op)) return [];
   return op.type === "batch" ? op.ops : [op];
 }
 
@@ -62,6 +74,9 @@ export function replay(base, pending) {
   const todos = new Map(Object.entries(base));
   const touched = new Set();
   for (const op of pending) {
+    if (op.type === "list_delete") {
+      for (const [id, todo] of todos) if (todo.list_id === op.list_id) todos.delete(id);
+    }
     for (const sub of subOps(op)) {
       const id = targetOf(sub);
       if (sub.type === "create") {
@@ -78,6 +93,40 @@ export function replay(base, pending) {
   }
   const list = [...todos.values()].map((t) => (touched.has(t.id) ? { ...t, pendingSync: true } : t));
   return list.sort(compareTodos);
+}
+
+/**
+ * The lists as shown: the hub's lists (an object by id) with pending list
+ * ops on top; the inbox first, then by name. A list made here is owned here.
+ */
+export function replayLists(base, pending) {
+  const lists = new Map(Object.entries(base));
+  for (const op of pending) {
+    if (op.type === "list_create" && !lists.has(op.list.id)) {
+      lists.set(op.list.id, {
+        id: op.list.id,
+        name: op.list.name,
+        inbox: false,
+        role: "owner",
+        members: [],
+        version: 0,
+        pendingSync: true,
+      });
+    } else if (op.type === "list_update" && lists.has(op.list_id)) {
+      lists.set(op.list_id, { ...lists.get(op.list_id), ...op.patch, pendingSync: true });
+    } else if (op.type === "list_delete") {
+      lists.delete(op.list_id);
+    }
+  }
+  return [...lists.values()].sort(compareLists);
+}
+
+/** Inbox first, then by name (case-insensitive), then id: as the hub lists them. */
+export function compareLists(a, b) {
+  if (a.inbox !== b.inbox) return a.inbox ? -1 : 1;
+  const byName = a.name.toLowerCase().localeCompare(b.name.toLowerCase());
+  if (byName) return byName;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** The version a todo will have once the hub applied every pending op (each adds one). */
@@ -103,22 +152,43 @@ export function batches(subs) {
  * whole state after catch-up) and not created by an earlier pending op.
  * A trimmed batch keeps its op id: if the hub applied it already, it answers
  * the original ack; if not, it applies what is left. Returns {kept, dropped}
- * where dropped counts the updates that were lost.
+ * where dropped counts the updates that were lost. With baseLists (the
+ * hub's lists), list ops and todo ops aimed at lists that are gone go too;
+ * `lost` holds every dropped op or sub-op, to name them in a notice.
  */
-export function prunePending(base, pending) {
+export function prunePending(base, pending, baseLists = null) {
   const known = new Set(Object.keys(base));
+  const knownLists = baseLists ? new Set(Object.keys(baseLists)) : null;
+  const listKnown = (id) => !knownLists || id === null || id === undefined || knownLists.has(id);
   let dropped = 0;
   const kept = [];
+  const lost = [];
   for (const op of pending) {
+    if (isListOp(op)) {
+      if (op.type === "list_create") knownLists?.add(op.list.id);
+      else if (!listKnown(op.list_id)) {
+        lost.push(op);
+        continue;
+      } else if (op.type === "list_delete") knownLists?.delete(op.list_id);
+      kept.push(op);
+      continue;
+    }
     const subs = [];
     for (const sub of subOps(op)) {
       const id = targetOf(sub);
+      const into = sub.type === "create" ? sub.todo.list_id : sub.patch?.list_id;
+      if (!listKnown(into)) {
+        lost.push(sub);
+        if (sub.type !== "create") dropped += 1;
+        continue;
+      }
       if (sub.type === "create") known.add(id);
       if (sub.type === "create" || known.has(id)) {
         subs.push(sub);
         if (sub.type === "delete") known.delete(id);
       } else if (sub.type === "update") {
         dropped += 1;
+        lost.push(sub);
       }
     }
     if (op.type === "batch") {
@@ -128,7 +198,7 @@ export function prunePending(base, pending) {
       kept.push(op);
     }
   }
-  return { kept, dropped };
+  return { kept, dropped, lost };
 }
 
 /**
@@ -148,6 +218,7 @@ export function mergeStates(mine, other) {
     ...mine,
     seq: base.seq,
     todos: base.todos,
+    lists: base.lists ?? mine.lists,
     tombstones: base.tombstones,
     pending: [...mine.pending, ...added],
   };

@@ -17,7 +17,8 @@ const STATE_TEXT = {
 
 export class Panels {
   constructor() {
-    this.app = $("section.todoapp");
+    this.app = $(".workspace");
+    this.guestActions = $(".guest-actions");
     this.bar = $(".topbar");
     this.connection = $(".connection");
     this.unsent = $(".unsent");
@@ -66,6 +67,7 @@ export class Panels {
 
   setAccount(user) {
     this.account.hidden = !user;
+    this.guestActions.hidden = !user?.guest;
     if (!user) return;
     this.accountName.textContent = user.guest ? "Guest" : user.username;
     this.account.classList.toggle("is-guest", Boolean(user.guest));
@@ -76,9 +78,14 @@ export class Panels {
     this.account.open = false;
   }
 
+  /** A short notice; one that comes while another shows is added to it, not put over it. */
   notify(text) {
     if (!text) return;
-    this.notice.textContent = text;
+    const shown = this.notice.hidden ? "" : this.notice.textContent;
+    // The one before stays in view beside the new one (two at most).
+    const last = this.lastNotice ?? "";
+    this.notice.textContent = shown && last !== text && shown.endsWith(last) ? `${last} ${text}` : text;
+    this.lastNotice = text;
     this.notice.hidden = false;
     clearTimeout(this.noticeTimer);
     this.noticeTimer = setTimeout(() => {
@@ -154,6 +161,15 @@ export class Panels {
 
   bindSwitchAccount(handler) {
     $("button.switch-account").addEventListener("click", () => handler());
+    $("button.open-signin").addEventListener("click", () => handler());
+  }
+
+  /** The visible "Save account" entry opens the account menu at its form. */
+  bindOpenSave() {
+    $("button.open-save-account").addEventListener("click", () => {
+      this.account.open = true;
+      $("input[name=username]", this.upgradeForm).focus();
+    });
   }
 
   /** handler(all): all = true signs out every device. */

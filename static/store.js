@@ -12,9 +12,11 @@
 import {
   batches,
   expectedVersion,
+  isListOp,
   mergeStates,
   prunePending,
   replay,
+  replayLists,
   uuid,
 } from "./ops.js";
 
@@ -23,7 +25,7 @@ export { uuid };
 const KEY = "todohub.store";
 
 function emptyState(userId = null) {
-  return { userId, seq: null, todos: {}, tombstones: {}, pending: [] };
+  return { userId, seq: null, todos: {}, lists: {}, tombstones: {}, pending: [] };
 }
 
 export class Store {
@@ -33,6 +35,9 @@ export class Store {
     this.listeners = new Set();
     this.snapshotBuffer = null;
     this.sentOn = new Map(); // op id -> connection number it was last sent on
+    this.snapshotLists = null;
+    this.forgotten = new Map(); // todo id -> title, of todos dropped with their list
+    this.onListRemoved = () => {}; // (list, reason): a list this user had is gone
     this.load();
   }
 
@@ -117,13 +122,32 @@ export class Store {
 
   // ---- what the screen shows -----------------------------------------
 
-  /** The todos as shown: base plus pending ops, in list order. */
+  /** The todos as shown: base plus pending ops, in list order (every list). */
   list() {
     return replay(this.state.todos, this.state.pending);
   }
 
   find(todoId) {
     return this.list().find((t) => t.id === todoId) ?? null;
+  }
+
+  /** The lists as shown: base plus pending list ops, the inbox first. */
+  lists() {
+    return replayLists(this.state.lists ?? {}, this.state.pending);
+  }
+
+  findList(listId) {
+    return this.lists().find((l) => l.id === listId) ?? null;
+  }
+
+  get inbox() {
+    return this.lists().find((l) => l.inbox) ?? null;
+  }
+
+  /** A short name of a todo or list for a notice, from anything this device knows. */
+  nameOf(kind, id) {
+    if (kind === "list") return this.findList(id)?.name ?? this.state.lists?.[id]?.name ?? null;
+    return this.find(id)?.title ?? this.state.todos[id]?.title ?? this.forgotten.get(id) ?? null;
   }
 
   // ---- changes made on this device -------------------------------------
@@ -134,27 +158,54 @@ export class Store {
     return op;
   }
 
-  create(title) {
+  /** A new todo at the end of list listId (null: the inbox, before it is known). */
+  create(title, listId = null, extra = {}) {
     const list = this.list();
     const last = list.length ? Math.max(...list.map((t) => Number(t.order) || 0)) : 0;
-    const todo = { id: uuid(), title, order: Math.floor(last) + 1 };
+    const todo = { id: uuid(), title, order: Math.floor(last) + 1, ...extra };
+    if (listId) todo.list_id = listId;
     return this.enqueue({ type: "create", id: uuid(), todo });
+  }
+
+  // ---- lists made and changed on this device -----------------------------
+
+  createList(name) {
+    const op = { type: "list_create", id: uuid(), list: { id: uuid(), name } };
+    this.enqueue(op);
+    return op.list.id;
+  }
+
+  renameList(listId, name) {
+    return this.enqueue({ type: "list_update", id: uuid(), list_id: listId, patch: { name },
+                          meta: { name: this.nameOf("list", listId) } });
+  }
+
+  deleteList(listId) {
+    return this.enqueue({ type: "list_delete", id: uuid(), list_id: listId,
+                          meta: { name: this.nameOf("list", listId) } });
+  }
+
+  /** Todos of a list as shown, in order. */
+  todosOf(listId) {
+    const inbox = this.inbox?.id ?? null;
+    return this.list().filter((t) => (t.list_id ?? inbox) === listId);
   }
 
   /** Change fields. A new title is sent with if_version (see onConflict). */
   update(todoId, patch) {
     const current = this.find(todoId);
     if (!current) return null;
-    const op = { type: "update", id: uuid(), todo_id: todoId, patch };
+    const op = { type: "update", id: uuid(), todo_id: todoId, patch, meta: { title: current.title } };
     if ("title" in patch) {
       op.if_version = expectedVersion(this.state.todos, this.state.pending, todoId);
-      op.meta = { baseTitle: current.title };
+      op.meta.baseTitle = current.title;
     }
     return this.enqueue(op);
   }
 
   remove(todoId) {
-    return this.enqueue({ type: "delete", id: uuid(), todo_id: todoId });
+    return this.enqueue({ type: "delete", id: uuid(), todo_id: todoId,
+                          meta: { title: this.nameOf("todo", todoId) } });
   }
 
   /** Several sub-ops, sent as atomic batches of at most 100. */
@@ -165,15 +216,15 @@ export class Store {
     return ops;
   }
 
-  setAllCompleted(completed) {
-    const subs = this.list()
+  setAllCompleted(completed, listId) {
+    const subs = this.todosOf(listId)
       .filter((t) => t.completed !== completed)
       .map((t) => ({ type: "update", todo_id: t.id, patch: { completed } }));
     return this.batch(subs);
   }
 
-  clearCompleted() {
-    const subs = this.list()
+  clearCompleted(listId) {
+    const subs = this.todosOf(listId)
       .filter((t) => t.completed)
       .map((t) => ({ type: "delete", todo_id: t.id }));
     return this.batch(subs);
@@ -200,13 +251,23 @@ export class Store {
    * Returns how many updates were dropped, for a notice.
    */
   prune() {
-    const { kept, dropped } = prunePending(this.state.todos, this.state.pending);
+    const { kept, lost } = prunePending(this.state.todos, this.state.pending, this.state.lists);
     const same = kept.length === this.state.pending.length && kept.every((op, i) => op === this.state.pending[i]);
     if (!same) {
       this.state.pending = kept;
       this.changed();
     }
-    return dropped;
+    return lost.map((op) => this.describe(op)).filter(Boolean);
+  }
+
+  /** “Title” or “List name” of an op, for a notice. */
+  describe(op) {
+    if (isListOp(op)) {
+      const name = op.meta?.name ?? op.list?.name ?? this.nameOf("list", op.list_id);
+      return name ? `the list “${name}”` : "a list";
+    }
+    const title = op.meta?.title ?? op.todo?.title ?? this.nameOf("todo", op.todo_id);
+    return title ? `“${title}”` : "a todo";
   }
 
   // ---- answers from the server -----------------------------------------
@@ -232,11 +293,20 @@ export class Store {
 
   /** A snapshot frame; the last one (more: false) replaces base. */
   applySnapshot(frame) {
+    if (frame.lists) this.snapshotLists = frame.lists;
     this.snapshotBuffer = (this.snapshotBuffer ?? []).concat(frame.todos);
     if (frame.more) return;
     const todos = {};
     for (const todo of this.snapshotBuffer) todos[todo.id] = todo;
+    const lists = {};
+    for (const list of this.snapshotLists ?? Object.values(this.state.lists ?? {})) lists[list.id] = list;
+    const before = this.state.lists ?? {};
     this.snapshotBuffer = null;
+    this.snapshotLists = null;
+    this.state.lists = lists;
+    for (const [id, list] of Object.entries(before)) {
+      if (!lists[id]) this.onListRemoved(list, "gone");
+    }
     this.state.todos = todos;
     this.state.tombstones = {};
     this.state.seq = frame.seq;
@@ -245,20 +315,41 @@ export class Store {
 
   applyChange(frame) {
     if (this.state.seq !== null && frame.seq <= this.state.seq) return;
-    if (frame.todo) this.putServerTodo(frame.todo);
-    else if (frame.op === "list_removed") this.dropList(frame.list.id);
+    if (frame.op === "list") this.putServerList(frame.list);
+    else if (frame.op === "list_removed") this.dropList(frame.list.id, frame.reason);
+    else if (frame.todo) this.putServerTodo(frame.todo);
     this.state.seq = frame.seq;
     this.changed();
   }
 
-  /** A list this device's user no longer belongs to: its todos go (no per-todo deletes). */
-  dropList(listId) {
-    for (const [id, todo] of Object.entries(this.state.todos)) {
-      if (todo.list_id === listId) delete this.state.todos[id];
+  /** Put a list from the server into base, unless ours is newer. */
+  putServerList(list) {
+    if (!list?.id) return;
+    this.state.lists ??= {};
+    if (list.deleted) {
+      this.dropList(list.id, "deleted");
+      return;
     }
+    const known = this.state.lists[list.id];
+    if (known && known.version > list.version) return;
+    this.state.lists[list.id] = list;
+  }
+
+  /** A list is gone (deleted, left, removed): drop it and every todo in it. */
+  dropList(listId, reason) {
+    const list = this.state.lists?.[listId];
+    if (!list) return;
+    delete this.state.lists[listId];
+    for (const [id, todo] of Object.entries(this.state.todos)) {
+      if (todo.list_id !== listId) continue;
+      this.forgotten.set(id, todo.title);
+      delete this.state.todos[id];
+    }
+    this.onListRemoved(list, reason);
   }
 
   applyAck(frame) {
+    if (frame.list) this.putServerList(frame.list);
     for (const todo of frame.todos ?? (frame.todo ? [frame.todo] : [])) this.putServerTodo(todo);
     this.dropOp(frame.id);
     this.changed();
@@ -279,15 +370,31 @@ export class Store {
     if (!op) return { notice: null };
     if (frame.todo) this.putServerTodo(frame.todo);
     let result = { notice: null };
+    const what = this.describe(op);
     switch (frame.code) {
+      case "unavailable":
+        // Not applied (the hub is busy or restarting): send it again under the same id.
+        this.sentOn.delete(op.id);
+        return { notice: null, retryAfter: 2000 };
       case "rate_limited":
         this.sentOn.delete(op.id);
         return { notice: "Slow down: sending again in a moment.", retryAfter: 2000 };
       case "conflict":
-        result = this.onConflict(op, frame);
+        if (isListOp(op)) {
+          this.dropOp(op.id);
+          result = { notice: `Not saved: ${what} changed elsewhere.` };
+        } else result = this.onConflict(op, frame);
         break;
       case "not_found":
-        result = this.onNotFound(op);
+        if (isListOp(op)) {
+          this.dropOp(op.id);
+          result = { notice: `Not saved: ${what} is gone, or you no longer have access to it.` };
+        } else result = this.onNotFound(op, what);
+        break;
+      case "forbidden":
+        // The role allows no such change (a viewer, or not the owner): never retried.
+        this.dropOp(op.id);
+        result = { notice: `Not saved: you may not change ${what}.` };
         break;
       case "validation":
         this.dropOp(op.id);
@@ -310,7 +417,7 @@ export class Store {
   onConflict(op, frame) {
     const server = frame.todo ?? this.state.todos[op.todo_id];
     const index = this.state.pending.indexOf(op);
-    if (op.type === "update" && op.meta && server && server.title === op.meta.baseTitle) {
+    if (op.type === "update" && op.meta?.baseTitle !== undefined && server && server.title === op.meta.baseTitle) {
       const { if_version: _ignored, meta: _meta, ...rest } = op;
       this.state.pending[index] = { ...rest, id: uuid() };
       this.sentOn.delete(op.id);
@@ -320,7 +427,7 @@ export class Store {
     return { notice: "Changed on another device: showing the latest version." };
   }
 
-  onNotFound(op) {
+  onNotFound(op, what = "a todo") {
     const index = this.state.pending.indexOf(op);
     if (op.type === "batch") {
       // Atomic, so nothing was applied. Try again a little later under a new
@@ -328,7 +435,7 @@ export class Store {
       // takes its part out of the batch.
       const tries = (op.meta?.tries ?? 0) + 1;
       this.dropOp(op.id);
-      if (tries > 3) return { notice: "Some todos were deleted on another device." };
+      if (tries > 3) return { notice: "Some todos were deleted, or you lost access to their list." };
       this.state.pending.splice(index, 0, { ...op, id: uuid(), meta: { tries } });
       return { notice: null, retryAfter: 300 * tries };
     }
@@ -340,6 +447,6 @@ export class Store {
       delete this.state.todos[id];
     }
     if (op.type === "delete") return { notice: null };
-    return { notice: "That todo was deleted on another device." };
+    return { notice: `Not saved: ${what} was deleted, or you lost access to its list.` };
   }
 }

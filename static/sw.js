@@ -3,7 +3,7 @@
 // as it is deployed, and from the cache when the network fails. The API and
 // the socket are never cached: the list itself lives in localStorage.
 
-const CACHE = "todohub-shell-v2";
+const CACHE = "todohub-shell-v3";
 const SHELL = [
   "./",
   "index.html",
@@ -16,6 +16,13 @@ const SHELL = [
   "store.js",
   "template.js",
   "view.js",
+  "switcher.js",
+  "listbar.js",
+  "details.js",
+  "sharepanel.js",
+  "sharing.js",
+  "dialogs.js",
+  "selection.js",
   "icon.svg",
 ];
 

@@ -27,7 +27,7 @@ export function itemsLeft(count) {
 }
 
 /** The skeleton of one todo item; view.js fills it with updateItem(). */
-export function todoItem(todo) {
+export function todoItem(todo, context = {}) {
   const li = el("li", { "data-id": todo.id });
   const row = el("div", { class: "view" });
   const toggle = el("input", {
@@ -36,9 +36,10 @@ export function todoItem(todo) {
   });
   const label = el("label", { tabindex: "0" });
   const destroy = el("button", { class: "destroy", type: "button" });
-  row.append(toggle, label, destroy);
+  const details = el("button", { class: "details", type: "button" });
+  row.append(toggle, label, destroy, details);
   li.append(row);
-  updateItem(li, todo);
+  updateItem(li, todo, context);
   return li;
 }
 
@@ -46,8 +47,10 @@ export function todoItem(todo) {
  * Bring an item up to date with its todo. Details other than the title go
  * into data attributes that style.css shows with ::before / ::after, so the
  * item's visible text stays exactly its title.
+ * context: {names: Map of user id -> username, readOnly: the list is read-only here}.
  */
-export function updateItem(li, todo) {
+export function updateItem(li, todo, context = {}) {
+  const readOnly = Boolean(context.readOnly);
   li.classList.toggle("completed", Boolean(todo.completed));
   li.classList.toggle("pending-sync", Boolean(todo.pendingSync));
   setData(li, "priority", todo.priority && todo.priority !== "medium" ? todo.priority : null);
@@ -55,15 +58,24 @@ export function updateItem(li, todo) {
   setData(li, "due", todo.due_at ? formatDue(todo.due_at) : null);
   setData(li, "overdue", isOverdue(todo) ? "true" : null);
   setData(li, "tags", todo.tags && todo.tags.length ? todo.tags.map((t) => `#${t}`).join(" ") : null);
+  const assignee = todo.assignee ? (context.names?.get(todo.assignee) ?? "someone") : null;
+  setData(li, "assignee", assignee ? `@${assignee}` : null);
+  setData(li, "listName", context.listName?.(todo) ?? null);
   const toggle = li.querySelector(".toggle");
   const label = li.querySelector("label");
   const destroy = li.querySelector(".destroy");
+  const details = li.querySelector(".details");
   if (toggle) {
     toggle.checked = Boolean(todo.completed);
+    toggle.disabled = readOnly;
     toggle.setAttribute("aria-label", `Complete ${todo.title}`);
   }
   if (label && label.textContent !== todo.title) label.textContent = todo.title;
-  if (destroy) destroy.setAttribute("aria-label", `Delete ${todo.title}`);
+  if (destroy) {
+    destroy.hidden = readOnly;
+    destroy.setAttribute("aria-label", `Delete ${todo.title}`);
+  }
+  if (details) details.setAttribute("aria-label", `Details of ${todo.title}`);
 }
 
 function setData(node, key, value) {
@@ -71,14 +83,34 @@ function setData(node, key, value) {
   else node.dataset[key] = value;
 }
 
-function formatDue(iso) {
+/** "due May 1, 09:00" in the browser's time zone; the time is left out at midnight. */
+export function formatDue(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return null;
-  return `due ${date.toLocaleDateString(undefined, { month: "short", day: "numeric" })}`;
+  const day = date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  if (date.getHours() === 0 && date.getMinutes() === 0) return `due ${day}`;
+  const time = date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  return `due ${day}, ${time}`;
 }
 
-function isOverdue(todo) {
-  if (!todo.due_at || todo.completed) return false;
+/** An ISO time in UTC as the value of a datetime-local input (the browser's zone). */
+export function toLocalInput(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** A datetime-local value (the browser's zone) as ISO 8601 in UTC, or null when empty. */
+export function fromLocalInput(value) {
+  if (!value) return null;
+  const date = new Date(value); // a date-time without a zone is local time
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+export function isOverdue(todo) {
+  if (!todo.due_at || todo.completed || todo.status === "cancelled") return false;
   const time = new Date(todo.due_at).getTime();
   return !Number.isNaN(time) && time < Date.now();
 }

@@ -36,16 +36,26 @@ export class View {
 
   // ---- rendering -------------------------------------------------------
 
-  render(todos, filter) {
+  /**
+   * todos: the current list's todos; context: {readOnly, names (user id ->
+   * username), listName(todo) or null, canAdd}.
+   */
+  render(todos, filter, context = {}) {
+    this.context = context;
+    const readOnly = Boolean(context.readOnly);
     const visible = todos.filter(FILTERS[filter]);
     this.renderItems(visible);
+    this.newTodo.hidden = readOnly || context.canAdd === false;
+    this.newTodo.disabled = this.newTodo.hidden;
+    this.toggleAll.disabled = readOnly;
+    this.list.classList.toggle("is-read-only", readOnly);
     const completed = todos.filter((t) => t.completed).length;
     const active = todos.length - completed;
     this.main.hidden = todos.length === 0;
     this.footer.hidden = todos.length === 0;
     this.toggleAll.checked = todos.length > 0 && active === 0;
     this.count.replaceChildren(...itemsLeft(active));
-    this.clearCompleted.hidden = completed === 0;
+    this.clearCompleted.hidden = completed === 0 || readOnly;
     for (const link of this.filters.querySelectorAll("a")) {
       const selected = filterFromHash(link.getAttribute("href")) === filter;
       link.classList.toggle("selected", selected);
@@ -66,9 +76,9 @@ export class View {
     }
     todos.forEach((todo, index) => {
       let li = this.items.get(todo.id);
-      if (li) updateItem(li, todo);
+      if (li) updateItem(li, todo, this.context);
       else {
-        li = todoItem(todo);
+        li = todoItem(todo, this.context);
         this.items.set(todo.id, li);
       }
       const at = this.list.children[index];
@@ -77,13 +87,32 @@ export class View {
   }
 
   focusNewTodo() {
-    this.newTodo.focus();
+    if (!this.newTodo.hidden) this.newTodo.focus();
+  }
+
+  /** Focus the item at index (or the one before it), else the new-todo input. */
+  focusAt(index) {
+    const items = this.list.children;
+    const target = items[index] ?? items[index - 1];
+    const label = target && $("label", target);
+    if (label) label.focus();
+    else this.focusNewTodo();
+  }
+
+  indexOf(li) {
+    return Array.prototype.indexOf.call(this.list.children, li);
+  }
+
+  /** Focus the label of a todo's item, if it is shown. */
+  focusItem(todoId) {
+    const li = this.items.get(todoId);
+    if (li?.isConnected) $("label", li)?.focus();
   }
 
   // ---- editing ---------------------------------------------------------
 
   startEdit(li) {
-    if (li.classList.contains("editing")) return;
+    if (li.classList.contains("editing") || this.context?.readOnly) return;
     const label = $("label", li);
     const input = document.createElement("input");
     input.className = "edit";
@@ -97,16 +126,24 @@ export class View {
     input.setSelectionRange(input.value.length, input.value.length);
   }
 
-  /** Close the editor; save = true hands the trimmed text to the handler. */
-  finishEdit(li, save, handler) {
+  /**
+   * Close the editor; save = true hands the trimmed text to the handler.
+   * refocus: the person pressed a key (Enter, Escape), so the focus goes to
+   * the item (or, when it was deleted, its neighbour); after a blur it stays
+   * where the person moved it.
+   */
+  finishEdit(li, save, handler, refocus = true) {
     if (li.dataset.editDone === "true") return;
     li.dataset.editDone = "true";
     const input = $("input.edit", li);
     const title = input ? input.value.trim() : "";
+    const index = this.indexOf(li);
     li.classList.remove("editing");
     if (input) input.remove();
     if (save) handler(li.dataset.id, title);
-    else $("label", li)?.focus();
+    if (!refocus) return;
+    if (li.isConnected) $("label", li)?.focus();
+    else this.focusAt(index);
   }
 
   // ---- bindings --------------------------------------------------------
@@ -130,7 +167,24 @@ export class View {
   bindRemove(handler) {
     this.list.addEventListener("click", (event) => {
       if (!event.target.matches("button.destroy")) return;
-      handler(event.target.closest("li").dataset.id);
+      const li = event.target.closest("li");
+      const index = this.indexOf(li);
+      handler(li.dataset.id);
+      if (!li.isConnected) this.focusAt(index);
+    });
+  }
+
+  /** handler(id): open the details of a todo (its button, or Alt+Enter on the label). */
+  bindDetails(handler) {
+    this.list.addEventListener("click", (event) => {
+      if (event.target.matches("button.details")) handler(event.target.closest("li").dataset.id);
+    });
+    this.list.addEventListener("keydown", (event) => {
+      if (event.target.matches("label") && event.key === ENTER && event.altKey) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        handler(event.target.closest("li").dataset.id);
+      }
     });
   }
 
@@ -141,7 +195,7 @@ export class View {
     });
     this.list.addEventListener("keydown", (event) => {
       const target = event.target;
-      if (target.matches("label") && (event.key === ENTER || event.key === "F2")) {
+      if (target.matches("label") && (event.key === ENTER || event.key === "F2") && !event.altKey) {
         event.preventDefault();
         this.startEdit(target.closest("li"));
       } else if (target.matches("input.edit")) {
@@ -153,7 +207,7 @@ export class View {
     this.list.addEventListener(
       "blur",
       (event) => {
-        if (event.target.matches("input.edit")) this.finishEdit(event.target.closest("li"), true, handler);
+        if (event.target.matches("input.edit")) this.finishEdit(event.target.closest("li"), true, handler, false);
       },
       true,
     );

@@ -174,6 +174,23 @@ class RefreshToken(Base):
     used_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
 
+class AccessToken(Base):
+    """A personal access token for scripts; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(24))
+    expires_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    last_used_at: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
 users = cast(Table, User.__table__)
 todos = cast(Table, Todo.__table__)
 lists = cast(Table, TodoList.__table__)
@@ -183,3 +200,4 @@ changes = cast(Table, Change.__table__)
 operations = cast(Table, Operation.__table__)
 sessions = cast(Table, AuthSession.__table__)
 refresh_tokens = cast(Table, RefreshToken.__table__)
+access_tokens = cast(Table, AccessToken.__table__)

@@ -15,7 +15,7 @@ from auth import refresh
 from auth.errors import InvalidToken, TokenReused, WeakPassword
 from auth.passwords import check_strength
 from hub.attempts import Reservation, Rule
-from hub.authn import bearer_token
+from hub.authn import bearer_token, is_personal
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
 from hub.rest.common import JSON, client_address, hub_of, json_object, signed_in
@@ -203,6 +203,9 @@ async def logout(request: Request) -> Response:
     session_id: str | None = None
     if bearer_token(request.headers.get("authorization")) is not None:
         user, claims = await signed_in(request)
+        if is_personal(claims):
+            raise HubError(ErrorCode.BAD_REQUEST, "a personal access token has no session to "
+                           "end; revoke it with DELETE /api/tokens/{id}")
         user_id, session_id = user.id, claims.session_id
     else:
         body = await json_object(request, AUTH_BODY_LIMIT)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.errors import ErrorCode, HubError
+from hub.catchup import check_retained
 from hub.rest.common import JSON, hub_of, signed_in, whole_number
 from storage.changes import frames_between, log_position
 from storage.codec import loads
@@ -41,12 +41,7 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
 async def _read(request: Request, user_id: str, since: int, limit: int) -> dict[str, Any] | None:
     async with hub_of(request).db.read(consistent=True) as conn:
         seq, pruned = await log_position(conn, user_id)
-        if since < pruned:
-            raise HubError(
-                ErrorCode.CONFLICT,
-                f"changes after {since} are no longer kept (the log starts after {pruned}); "
-                "read /api/todos for the current state",
-            )
+        check_retained(since, pruned)
         if since >= seq:
             return None if since == seq else {"changes": [], "seq": seq}
         frames = await frames_between(conn, user_id, since, seq, limit)

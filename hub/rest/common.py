@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from auth.errors import InvalidToken
 from auth.tokens import AccessClaims
-from hub.authn import authenticate, bearer_token
+from hub.authn import authenticate, bearer_token, is_read_only
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
 from hub.protocol import load_json
@@ -26,6 +26,7 @@ from storage.users import UserRecord
 
 REST_DEVICE = "rest"
 _UUID: TypeAdapter[str] = TypeAdapter(TodoId)  # a todo's or list's id: a UUID, as ASCII text
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class JSON(JSONResponse):
@@ -96,10 +97,15 @@ async def signed_in(request: Request) -> tuple[UserRecord, AccessClaims]:
                        headers={"WWW-Authenticate": "Bearer"})
     hub = hub_of(request)
     try:
-        return await authenticate(hub.db, hub.issuer, token)
+        user, claims = await authenticate(hub.db, hub.issuer, token)
     except InvalidToken as exc:
         raise HubError(ErrorCode.UNAUTHORIZED, str(exc),
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    # The one place a read token's writes are refused: every REST route signs in here.
+    if is_read_only(claims) and request.method not in SAFE_METHODS:
+        raise HubError(ErrorCode.FORBIDDEN, f"this access token may only read; "
+                       f"{request.method} needs a token with scope 'write'")
+    return user, claims
 
 
 def client_address(request: Request) -> str:

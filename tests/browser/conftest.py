@@ -63,7 +63,8 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def open_device(chromium: Browser) -> Iterator[DeviceFactory]:
-    """Open devices: ``open_device(url, session=None, proxy=None, width=..., allow=())``.
+    """Open devices: ``open_device(url, session=None, proxy=None, width=..., allow=(),
+    timezone=None)``.
 
     ``session`` (a token answer) is put into the profile's localStorage before the first
     load, so the device starts signed in instead of as a new guest. ``proxy`` is the
@@ -83,8 +84,11 @@ def open_device(chromium: Browser) -> Iterator[DeviceFactory]:
         allow: tuple[str, ...] = (),
         name: str | None = None,
         wait_live: bool = True,
+        timezone: str | None = None,
     ) -> Device:
         options: dict[str, Any] = {"viewport": {"width": width, "height": height}}
+        if timezone:
+            options["timezone_id"] = timezone
         if proxy:
             options["proxy"] = {"server": proxy, "bypass": "<-loopback>"}
         context = chromium.new_context(**options)

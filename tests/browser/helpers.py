@@ -8,6 +8,7 @@ open (TESTING.md): a device behind the proxy really loses its connection when it
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import uuid
@@ -289,3 +290,70 @@ def _close(sock: socket.socket) -> None:
         sock.close()
     except OSError:
         pass
+
+
+# ---- lists and sharing, on the page and over REST -------------------------------------
+
+
+def rest(hub: RunningHub, token: str, method: str, path: str, body: Any = None) -> httpx.Response:
+    """One REST request as the holder of the access token ``token``."""
+    return httpx.request(method, f"{hub.url}{path}", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+
+
+def signed_in(open_device: DeviceFactory, hub: RunningHub, username: str,
+              **options: Any) -> Device:
+    """A device of ``username`` (already registered), signed in with a session of its own."""
+    return open_device(hub.url, session=login(hub, username), name=options.pop("name", username),
+                       **options)
+
+
+def open_menu(device: Device) -> None:
+    """At 360 px the switcher is a menu: open it (a no-op on a desktop)."""
+    toggle = device.page.locator(".list-menu-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
+def list_entry(device: Device, name: str) -> Locator:
+    """The switcher's entry of the list called exactly ``name``."""
+    return device.page.locator("ul.list-entries button.list-entry").filter(
+        has=device.page.locator(".entry-name", has_text=re.compile(f"^{re.escape(name)}$")))
+
+
+def make_list(device: Device, name: str) -> None:
+    """Create a list in the switcher; the page then shows it."""
+    open_menu(device)
+    field = device.page.locator("form.new-list-form input")
+    field.fill(name)
+    field.press("Enter")
+    expect(device.page.locator(".list-title")).to_have_text(name)
+
+
+def choose_list(device: Device, name: str) -> None:
+    open_menu(device)
+    list_entry(device, name).click()
+    expect(device.page.locator(".list-title")).to_have_text(name)
+
+
+def invitation_link(device: Device, role: str = "editor") -> str:
+    """Make an invitation link to the current list in its share panel; the panel closes."""
+    page = device.page
+    page.locator("button.share-list").click()
+    page.locator("select.invite-role").select_option(role)
+    page.locator("button.make-invite").click()
+    url = page.locator("input.invite-url")
+    expect(url).to_have_value(re.compile(r"/#/invite/"))
+    link = url.input_value()
+    page.locator("button.share-close").click()
+    return link
+
+
+def join_by_link(device: Device, link: str, list_name: str) -> None:
+    """Open an invitation link on the device and join on one click."""
+    device.page.goto(link)
+    offer = device.page.locator("dialog.invite-panel")
+    expect(offer).to_be_visible()
+    expect(offer.locator(".invite-text")).to_contain_text(f"“{list_name}”")
+    offer.locator("button.invite-join").click()
+    expect(device.page.locator(".list-title")).to_have_text(list_name)

@@ -222,3 +222,31 @@ def test_todos_typed_before_the_guest_exists_are_kept(
     assert len(attempts) == 2
     token = device.session()["access_token"]
     assert server_state(hub, token) == [("typed early", False), ("and another", False)]
+
+
+def test_a_guest_sees_sign_in_next_to_save_account(
+    open_device: DeviceFactory, hub: RunningHub
+) -> None:
+    """Both entries are in the bar for a guest, at 360 px too; "Sign in" opens the form and
+    "Save account" the account menu; a full account sees neither."""
+    device = open_device(hub.url, width=360)
+    page = device.page
+    save = page.locator(".guest-actions button.open-save-account")
+    sign_in = page.locator(".guest-actions button.open-signin")
+    expect(save).to_be_visible()
+    expect(sign_in).to_be_visible()
+    for button in (save, sign_in):
+        box = button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    save.click()
+    expect(page.locator("form.upgrade-form input[name=username]")).to_be_focused()
+    sign_in.click()
+    expect(page.locator("section.signin")).to_be_visible()
+    expect(page.locator("form.login-form input[name=username]")).to_be_focused()
+    page.locator("button.cancel-signin").click()
+    expect(page.locator("section.todoapp")).to_be_visible()
+
+    username, _ = register(hub)
+    member = open_device(hub.url, session=login(hub, username))
+    expect(member.page.locator(".account-name")).to_have_text(username)
+    expect(member.page.locator(".guest-actions")).to_be_hidden()

@@ -122,3 +122,63 @@ def test_merge_takes_the_newer_base_and_the_union_of_pending_ops(
         """,
     )
     assert result == [7, ["b"], ["1", "2", "3"], None, None]
+
+
+def test_pending_list_ops_show_before_the_hub_answers(
+    open_device: DeviceFactory, hub: RunningHub
+) -> None:
+    """A list made here shows (owned here), a rename shows, a deleted list and its todos go;
+    the inbox stays first."""
+    result = run(
+        open_device,
+        hub,
+        """
+        const lists = {
+          i: {id: "i", name: "Inbox", inbox: true, role: "owner", version: 1},
+          g: {id: "g", name: "Groceries", inbox: false, role: "editor", version: 2},
+          w: {id: "w", name: "Work", inbox: false, role: "owner", version: 1},
+        };
+        const todos = {
+          a: {id: "a", title: "A", order: 1, list_id: "w", version: 1},
+          b: {id: "b", title: "B", order: 2, list_id: "g", version: 1},
+        };
+        const pending = [
+          {type: "list_create", id: "1", list: {id: "n", name: "Attic"}},
+          {type: "list_update", id: "2", list_id: "g", patch: {name: "Food"}},
+          {type: "list_delete", id: "3", list_id: "w"},
+          {type: "create", id: "4", todo: {id: "c", title: "C", order: 3, list_id: "n"}},
+        ];
+        return [ops.replayLists(lists, pending).map((l) => [l.id, l.name, l.role]),
+                ops.replay(todos, pending).map((t) => [t.id, t.list_id])];
+        """,
+    )
+    assert result == [
+        [["i", "Inbox", "owner"], ["n", "Attic", "owner"], ["g", "Food", "editor"]],
+        [["b", "g"], ["c", "n"]],
+    ]
+
+
+def test_prune_drops_ops_on_lists_that_are_gone(
+    open_device: DeviceFactory, hub: RunningHub
+) -> None:
+    """Once the hub's lists are known, list ops and todo creates or moves aimed at a list
+    that is gone are dropped and reported; those aimed at a list made here stay."""
+    result = run(
+        open_device,
+        hub,
+        """
+        const todos = {a: {id: "a", title: "A", list_id: "i", version: 1}};
+        const lists = {i: {id: "i"}};
+        const pending = [
+          {type: "list_update", id: "1", list_id: "gone", patch: {name: "x"}},
+          {type: "create", id: "2", todo: {id: "c", title: "C", list_id: "gone"}},
+          {type: "list_create", id: "3", list: {id: "n", name: "New"}},
+          {type: "create", id: "4", todo: {id: "d", title: "D", list_id: "n"}},
+          {type: "update", id: "5", todo_id: "a", patch: {list_id: "gone"}},
+          {type: "update", id: "6", todo_id: "a", patch: {list_id: "n"}},
+        ];
+        const {kept, lost} = ops.prunePending(todos, pending, lists);
+        return [kept.map((op) => op.id), lost.length];
+        """,
+    )
+    assert result == [["3", "4", "6"], 3]

@@ -340,3 +340,36 @@ def test_runs_under_the_deployment_content_security_policy(
     device.add("under a strict policy")
     expect(device.items).to_have_text(["under a strict policy"])
     expect(device.page.locator(".unsent")).to_be_hidden()
+
+
+def test_focus_follows_the_keyboard_after_saving_and_deleting(
+    open_device: DeviceFactory, hub: RunningHub
+) -> None:
+    """Enter in the editor leaves the focus on that item; deleting an item moves it to the
+    next item (or the one before, or the new-todo input when none is left)."""
+    device = fresh(open_device, hub)
+    page = device.page
+    device.add("one", "two", "three")
+    device.items.nth(1).locator("label").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("two, edited")
+    page.keyboard.press("Enter")
+    expect(device.items.nth(1).locator("label")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(device.items.nth(1).locator("button.destroy")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(device.items).to_have_text(["one", "three"])
+    expect(device.item("three").locator("label")).to_be_focused()
+    # Saving an empty title deletes: the focus goes to the neighbour.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Enter")
+    expect(device.items).to_have_text(["one"])
+    expect(device.item("one").locator("label")).to_be_focused()
+    device.item("one").locator("label").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(device.items).to_have_count(0)
+    expect(device.new_todo).to_be_focused()

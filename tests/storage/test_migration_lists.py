@@ -70,7 +70,7 @@ async def _fill(url: str) -> None:
 
 
 async def _check(url: str) -> None:
-    await _upgrade_to(url, "0003_operation_fingerprint")
+    await _upgrade_to(url, "0003_access_tokens")
     await _fill(url)
     await upgrade(url)
     assert await current_revision(url) == "0004_lists"

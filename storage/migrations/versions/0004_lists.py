@@ -6,7 +6,7 @@ whose client-made id another user's todo also carries gets a fresh id, and its o
 are sent a snapshot on their next connect (their ``pruned_seq`` passes what they hold).
 
 Revision ID: 0004_lists
-Revises: 0003_operation_fingerprint
+Revises: 0003_access_tokens
 Create Date: 2026-12-01
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_lists"
-down_revision = "0003_operation_fingerprint"
+down_revision = "0003_access_tokens"
 branch_labels = None
 depends_on = None
 
