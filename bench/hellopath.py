@@ -74,13 +74,21 @@ async def run_hellopath(users: int = 300, todos: int = 50) -> str:
                 await hub.publish_presence(user.id)
                 timed("presence join + publish", t)
                 head = await hub.catchup.head(user.id)
+                since = max(0, head - 1)
                 t = time.perf_counter()
-                await hub.catchup.run(send, user.public(), "d", max(0, head - 1),
+                state = await hub.catchup.begin(user.id, since, claims.session_id)
+                timed("hello read, resuming one behind (session, position, changes)", t)
+                t = time.perf_counter()
+                await hub.catchup.run(send, user.public(), "d", since, state,
                                       claims.expires_at, 25.0)
-                timed("catch-up, resuming one behind (reads + encodes)", t)
+                timed("catch-up frames, resuming one behind (encodes)", t)
                 t = time.perf_counter()
-                await hub.catchup.run(send, user.public(), "d", None, claims.expires_at, 25.0)
-                timed(f"catch-up, snapshot of {todos} todos (reads + encodes)", t)
+                state = await hub.catchup.begin(user.id, None, claims.session_id)
+                timed(f"hello read, snapshot of {todos} todos (session, position, snapshot)", t)
+                t = time.perf_counter()
+                await hub.catchup.run(send, user.public(), "d", None, state,
+                                      claims.expires_at, 25.0)
+                timed(f"catch-up frames, snapshot of {todos} todos (encodes)", t)
                 await hub.presence.leave(user.id, f"c{n}")
                 await hub.publish_presence(user.id)
         finally:
@@ -90,7 +98,7 @@ async def run_hellopath(users: int = 300, todos: int = 50) -> str:
     for name, values in times.items():
         ordered = sorted(values)
         p90 = ordered[int(0.9 * (len(ordered) - 1))]
-        lines.append(f"  {name:<52} {statistics.median(values):>8.0f} {p90:>8.0f}")
+        lines.append(f"  {name:<66} {statistics.median(values):>8.0f} {p90:>8.0f}")
     return "\n".join(lines)
 
 

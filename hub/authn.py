@@ -2,15 +2,13 @@
 Shared by the socket's hello and auth frames and by REST's Bearer header. Personal access
 tokens (``thp_...``) are accepted in the same places.
 
-Hellos that arrive together (a restart storm, a busy minute) are checked together: the
-session lookups waiting while one read is in flight go in the next read, as one statement
-(``SessionCheck``), the way the writer groups commands. Each check still reads the database
-after its token arrived, so a revoked session is refused exactly as before.
+A hello's session is looked up in its catch-up read (hub.catchup: hellos that arrive
+together share one read transaction); ``resolve`` is the rule for it, as for
+``authenticate``. Each check reads the database after its token arrived, so a revoked
+session is refused at once.
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from auth import access_tokens
 from auth.errors import InvalidToken
@@ -18,11 +16,8 @@ from auth.tokens import AccessClaims, TokenIssuer
 from storage.engine import Database
 from storage.users import SessionOwner, UserRecord, get_user, session_owners
 
-# Session ids in one lookup statement (well under SQLite's limit on bound parameters).
-MAX_GROUP = 500
 
-
-def _resolve(claims: AccessClaims, owner: SessionOwner | None) -> UserRecord:
+def resolve(claims: AccessClaims, owner: SessionOwner | None) -> UserRecord:
     """The user of verified ``claims`` given what the database holds of their session."""
     if owner is None or owner.user_id != claims.user_id or owner.revoked:
         raise InvalidToken("the session of this token was revoked")
@@ -40,55 +35,18 @@ async def authenticate(
     claims = issuer.verify(token)
     async with db.read() as conn:
         owners = await session_owners(conn, [claims.session_id])
-    return _resolve(claims, owners.get(claims.session_id)), claims
+    return resolve(claims, owners.get(claims.session_id)), claims
 
 
-_Waiting = tuple[AccessClaims, "asyncio.Future[tuple[UserRecord, AccessClaims]]"]
-
-
-class SessionCheck:
-    """``authenticate`` for many sockets at once: lookups that wait share one read."""
-
-    def __init__(self, db: Database, issuer: TokenIssuer) -> None:
-        self._db = db
-        self._issuer = issuer
-        self._waiting: list[_Waiting] = []
-        self._reader: asyncio.Task[None] | None = None
-
-    async def check(self, token: str) -> tuple[UserRecord, AccessClaims]:
-        """The user and claims of a valid access token; InvalidToken otherwise."""
-        if access_tokens.is_personal(token):
-            return await _authenticate_personal(self._db, token)
-        claims = self._issuer.verify(token)
-        future: asyncio.Future[tuple[UserRecord, AccessClaims]] = (
-            asyncio.get_running_loop().create_future())
-        self._waiting.append((claims, future))
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read_all())
-        return await future
-
-    async def _read_all(self) -> None:
-        try:
-            while self._waiting:
-                group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
-                try:
-                    async with self._db.read() as conn:
-                        owners = await session_owners(conn, {c.session_id for c, _ in group})
-                except Exception as exc:  # noqa: BLE001 (each waiting hello gets it)
-                    for _, future in group:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for claims, future in group:
-                    if future.done():  # its socket went away meanwhile
-                        continue
-                    try:
-                        future.set_result((_resolve(claims, owners.get(claims.session_id)),
-                                           claims))
-                    except InvalidToken as exc:
-                        future.set_exception(exc)
-        finally:
-            self._reader = None
+async def verify_hello(
+    db: Database, issuer: TokenIssuer, token: str
+) -> tuple[UserRecord | None, AccessClaims]:
+    """A hello's claims, checked as far as they can be without its session: a personal
+    token in full (with its user), an access token's signature, expiry and type (its
+    session is then looked up with the catch-up, see ``resolve``); InvalidToken otherwise."""
+    if access_tokens.is_personal(token):
+        return await _authenticate_personal(db, token)
+    return None, issuer.verify(token)
 
 
 async def _authenticate_personal(db: Database, token: str) -> tuple[UserRecord, AccessClaims]:

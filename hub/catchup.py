@@ -1,5 +1,11 @@
 """Bringing a device up to date: replay from the log when ``since`` is within it, a snapshot
-otherwise; and reading the log for a sender's gap fill. No session is held across a write."""
+otherwise (``storage.changes.replayable``); and reading the log for a sender's gap fill. No
+session is held across a write.
+
+Hellos that arrive together read together: the reads of the hellos waiting while one group
+is in flight go in the next group's one read transaction (storage.hellos), which also looks
+up their sessions.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,22 @@ from typing import Any
 
 from hub import protocol
 from hub.errors import ErrorCode, HubError
-from storage.changes import frames_between, log_position
+from hub.grouping import Grouped
+from storage.changes import frames_between, in_log, log_position
 from storage.engine import Database
-from storage.todos import snapshot
+from storage.hellos import HelloAsk, HelloState
+from storage.reader import read_hellos
 
 Send = Callable[[str], Awaitable[None]]
+
+# Hellos in one read (each resuming one is a statement; well under SQLite's parameter limit).
+MAX_GROUP = 500
 
 
 def check_retained(since: int, pruned: int) -> None:
     """HubError(conflict) when changes after ``since`` are no longer in the log: a reader
     without snapshots (REST, the change stream) must start again from /api/todos."""
-    if since < pruned:
+    if not in_log(since, pruned):
         raise HubError(
             ErrorCode.CONFLICT,
             f"changes after {since} are no longer kept (the log starts after {pruned}); "
@@ -33,6 +44,10 @@ class CatchUp:
         self._db = db
         self._snapshot_page = snapshot_page
         self._replay_page = replay_page
+        self._hellos: Grouped[HelloAsk, HelloState] = Grouped(self._read, MAX_GROUP)
+
+    async def _read(self, asks: Any) -> list[HelloState]:
+        return await read_hellos(self._db, asks, self._replay_page)
 
     async def head(self, user_id: str) -> int:
         """The user's current seq."""
@@ -50,27 +65,26 @@ class CatchUp:
         async with self._db.read() as conn:
             return await frames_between(conn, user_id, after, upto, self._replay_page)
 
+    async def begin(self, user_id: str, since: int | None,
+                    session_id: str | None = None) -> HelloState:
+        """What a hello at ``since`` needs (and its session, when ``session_id`` is
+        given), read together with the hellos that wait alongside it."""
+        return await self._hellos(HelloAsk(user_id, since, session_id))
+
     async def run(
         self, send: Send, user: dict[str, Any], device: str, since: int | None,
-        expires_at: int, heartbeat: float,
+        state: HelloState, expires_at: int, heartbeat: float,
     ) -> int:
-        """Send welcome, the missed changes or a snapshot, and synced; returns synced's seq."""
+        """Send welcome, the missed changes or a snapshot (as ``begin`` read them) and
+        synced; returns synced's seq."""
         user_id = user["id"]
-        async with self._db.read(consistent=True) as conn:
-            seq, pruned = await log_position(conn, user_id)
-            replay = since is not None and pruned <= since <= seq
-            if replay:
-                assert since is not None
-                first = await frames_between(conn, user_id, since, seq, self._replay_page)
-                state = None
-            else:
-                state = await snapshot(conn, user_id)
-                seq = state.seq
-        await send(protocol.welcome(user, device, seq, expires_at, heartbeat))
-        if replay:
+        assert state.position is not None
+        if state.frames is not None:
             assert since is not None
+            seq = state.position[0]
+            await send(protocol.welcome(user, device, seq, expires_at, heartbeat))
+            page = state.frames
             done = since
-            page = first
             while done < seq:
                 if not page:
                     page = await self.fill(user_id, done, seq)
@@ -81,12 +95,15 @@ class CatchUp:
                     done = change_seq
                 page = []
         else:
-            assert state is not None
+            snapshot = state.snapshot
+            assert snapshot is not None
+            seq = snapshot.seq
+            await send(protocol.welcome(user, device, seq, expires_at, heartbeat))
             size = self._snapshot_page
-            todos = state.todos
+            todos = snapshot.todos
             pages = [todos[i:i + size] for i in range(0, len(todos), size)] or [[]]
             for index, part in enumerate(pages):
                 await send(protocol.snapshot(seq, part, more=index < len(pages) - 1,
-                                             lists=state.lists if index == 0 else None))
+                                             lists=snapshot.lists if index == 0 else None))
         await send(protocol.synced(seq))
         return seq

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from auth.passwords import Hasher
 from auth.tokens import TokenIssuer
 from hub import protocol
 from hub.attempts import Attempts
-from hub.authn import SessionCheck
 from hub.brokers.base import Broker
 from hub.catchup import CatchUp
 from hub.config import Settings
@@ -35,14 +34,6 @@ class HubContext:
     metrics: Metrics
     attempts: Attempts
     refresh_key: bytes = b""
-    _session_check: SessionCheck | None = field(default=None, repr=False)
-
-    @property
-    def session_check(self) -> SessionCheck:
-        """The token check of sockets' hellos (lookups that arrive together share a read)."""
-        if self._session_check is None:
-            self._session_check = SessionCheck(self.db, self.issuer)
-        return self._session_check
 
     async def publish_presence(self, user_id: str) -> None:
         """Tell every device of the user which devices are online now."""

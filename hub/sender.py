@@ -108,6 +108,7 @@ class Sender:
         """Send the catch-up, then drain the queue until the socket closes."""
         try:
             synced = await catch_up(self._send)
+            del catch_up  # what it read is not kept for the socket's life
             self.next_seq = synced + 1
             while True:
                 items = self._items

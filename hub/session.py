@@ -8,20 +8,23 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import Any
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from auth.errors import InvalidToken
+from auth.tokens import AccessClaims
 from hub import protocol
-from hub.authn import authenticate, is_personal, is_read_only
+from hub.authn import authenticate, is_personal, is_read_only, resolve, verify_hello
 from hub.context import HubContext
 from hub.errors import CloseCode, ErrorCode, HubError
 from hub.ratelimit import TokenBucket
 from hub.sender import Sender
 from storage.clock import utcnow
+from storage.hellos import HelloState
 from storage.types import Applied, Command, echo, shown
+from storage.users import UserRecord
 
 log = logging.getLogger("todohub.session")
 
@@ -94,7 +97,7 @@ class Session:
         """Serve the socket until it closes."""
         try:
             hello = await self._receive_hello()
-            user, claims = await self._check_hello(hello)
+            known, claims = await self._check_hello(hello)
         except _Closed:
             return
         self.session_id = claims.session_id
@@ -102,31 +105,41 @@ class Session:
         self.personal, self.read_only = is_personal(claims), is_read_only(claims)
         self._token = hello.token
         hub = self.hub
+        user_id = claims.user_id
         sender = self.sender = Sender(
             send=self._send,
             close=self._close,
-            fill=lambda after, upto: hub.catchup.fill(user.id, after, upto),
-            head=lambda: hub.catchup.head(user.id),
+            fill=lambda after, upto: hub.catchup.fill(user_id, after, upto),
+            head=lambda: hub.catchup.head(user_id),
             max_queue=hub.settings.send_queue,
             on_overflow=hub.metrics.overflows.inc,
             on_delivery=hub.metrics.deliveries.inc,
         )
+        # In the room before the log position is read, so no change falls in between; the
+        # session is looked up in that same read (a revoked one leaves without a frame).
+        try:
+            await hub.rooms.join(user_id, self)
+            user, state = await self._begin(hello, known, claims)
+        except BaseException as exc:
+            await hub.rooms.leave(user_id, self)
+            if isinstance(exc, _Closed):
+                return
+            raise
         hub.metrics.sockets_open.inc()
         agent = shown(self.ws.headers.get("user-agent", ""))[:200]
         entry = {"device": hello.device, "agent": agent, "since": utcnow()}
+        catch_up = partial(hub.catchup.run, user=user.public(), device=hello.device,
+                           since=hello.since, state=state, expires_at=self.expires_at,
+                           heartbeat=hub.settings.ping_interval)
+        del state  # the catch-up's reads are not kept for the socket's life
         writer: asyncio.Task[None] | None = None
         reader: asyncio.Task[None] | None = None
         try:
-            await hub.rooms.join(user.id, self)
-            await hub.presence.join(user.id, self.conn_id, entry)
-            await hub.publish_presence(user.id)
-            writer = asyncio.create_task(sender.run(
-                lambda send: hub.catchup.run(
-                    send, user.public(), hello.device, hello.since, self.expires_at,
-                    hub.settings.ping_interval,
-                )
-            ))
-            reader = asyncio.create_task(self._receive_loop(user.id, hello.device))
+            await hub.presence.join(user_id, self.conn_id, entry)
+            await hub.publish_presence(user_id)
+            writer = asyncio.create_task(sender.run(catch_up))
+            del catch_up
+            reader = asyncio.create_task(self._receive_loop(user_id, hello.device))
             self._arm_expiry()
             await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
             if writer.done() and not writer.cancelled() and writer.exception() is not None:
@@ -143,10 +156,28 @@ class Session:
                     with contextlib.suppress(BaseException):
                         await task
             hub.metrics.sockets_open.dec()
-            await hub.rooms.leave(user.id, self)
+            await hub.rooms.leave(user_id, self)
             with contextlib.suppress(Exception):
-                await hub.presence.leave(user.id, self.conn_id)
-                await hub.publish_presence(user.id)
+                await hub.presence.leave(user_id, self.conn_id)
+                await hub.publish_presence(user_id)
+
+    async def _begin(self, hello: protocol.Hello, known: UserRecord | None,
+                     claims: AccessClaims) -> tuple[UserRecord, HelloState]:
+        """The hello's user and catch-up reads; its session refused (4401) when revoked."""
+        try:
+            state = await self.hub.catchup.begin(
+                claims.user_id, hello.since, None if known is not None else claims.session_id)
+        except (SQLAlchemyError, OSError):
+            log.warning("database unavailable for a hello; closing the socket with 1013 so "
+                        "the device retries")
+            raise await self._refuse(CloseCode.TRY_AGAIN, "database unavailable") from None
+        try:
+            user = known if known is not None else resolve(claims, state.owner)
+            if state.position is None:
+                raise InvalidToken("the token's user no longer exists")
+        except InvalidToken as exc:
+            raise await self._refuse(CloseCode.UNAUTHORIZED, str(exc)) from None
+        return user, state
 
     async def _writer_failed(self, exc: BaseException | None) -> None:
         if isinstance(exc, SQLAlchemyError | OSError):
@@ -207,9 +238,11 @@ class Session:
             )
         return hello
 
-    async def _check_hello(self, hello: protocol.Hello) -> Any:
+    async def _check_hello(
+        self, hello: protocol.Hello
+    ) -> tuple[UserRecord | None, AccessClaims]:
         try:
-            return await self.hub.session_check.check(hello.token)
+            return await verify_hello(self.hub.db, self.hub.issuer, hello.token)
         except InvalidToken as exc:
             raise await self._refuse(CloseCode.UNAUTHORIZED, str(exc)) from None
 

@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.clock import format_time
 from storage.models import changes, operations, users
+
+
+def in_log(since: int, pruned: int) -> bool:
+    """Whether every change after ``since`` is still in the log (``pruned``: the highest
+    seq no longer kept)."""
+    return since >= pruned
+
+
+def replayable(since: int | None, seq: int, pruned: int) -> bool:
+    """Whether a device at ``since`` is brought up to ``seq`` from the log: its since is
+    within the log and not past the head; otherwise it takes a snapshot."""
+    return since is not None and in_log(since, pruned) and since <= seq
+
+
+def positions_statement(listed: Any) -> Any:
+    """The seq and pruned seq (id, seq, pruned_seq) of the users called ``users``."""
+    return select(users.c.id, users.c.seq, users.c.pruned_seq).where(listed(users.c.id, "users"))
+
+
+# Change frames of ``user_id`` with ``after < seq <= upto``, in order, at most ``limit``.
+FRAMES = (
+    select(changes.c.seq, changes.c.frame)
+    .where(changes.c.user_id == bindparam("user_id"), changes.c.seq > bindparam("after"),
+           changes.c.seq <= bindparam("upto"))
+    .order_by(changes.c.seq)
+    .limit(bindparam("limit"))
+)
 
 
 async def log_position(conn: AsyncConnection, user_id: str) -> tuple[int, int]:
@@ -23,12 +51,8 @@ async def frames_between(
     conn: AsyncConnection, user_id: str, after: int, upto: int, limit: int
 ) -> list[tuple[int, str]]:
     """Change frames with ``after < seq <= upto``, in order, at most ``limit``."""
-    rows = await conn.execute(
-        select(changes.c.seq, changes.c.frame)
-        .where(changes.c.user_id == user_id, changes.c.seq > after, changes.c.seq <= upto)
-        .order_by(changes.c.seq)
-        .limit(limit)
-    )
+    rows = await conn.execute(FRAMES, {"user_id": user_id, "after": after, "upto": upto,
+                                       "limit": limit})
     return [(row.seq, row.frame) for row in rows]
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import list_members, lists, users
@@ -64,24 +64,36 @@ def _member_sort(member: Any) -> tuple[int, str]:
     return _ROLE_ORDER.get(data["role"], 3), data["username"]
 
 
-async def members_of(conn: AsyncConnection, list_ids: Iterable[str]) -> dict[str, list[Any]]:
-    """The members of each list (user_id, username, role), owner first then by name."""
-    ids = sorted(set(list_ids))
-    found: dict[str, list[Any]] = {list_id: [] for list_id in ids}
-    if not ids:
-        return found
-    rows = await conn.execute(
+def members_statement(listed: Any) -> Any:
+    """The members (list_id, user_id, username, role) of the lists called ``lists``."""
+    return (
         select(list_members.c.list_id, list_members.c.user_id, users.c.username,
                list_members.c.role)
         .join(users, users.c.id == list_members.c.user_id)
-        .where(list_members.c.list_id.in_(ids))
+        .where(listed(list_members.c.list_id, "lists"))
     )
+
+
+_MEMBERS = members_statement(lambda column, name: column.in_(bindparam(name, expanding=True)))
+
+
+def members_by_list(list_ids: Iterable[str], rows: Iterable[Any]) -> dict[str, list[Any]]:
+    """Rows of ``members_statement`` as the members of each list, owner first then by name."""
+    found: dict[str, list[Any]] = {list_id: [] for list_id in list_ids}
     for row in rows:
         found[row.list_id].append({"user_id": row.user_id, "username": row.username,
                                    "role": row.role})
     for members in found.values():
         members.sort(key=_member_sort)
     return found
+
+
+async def members_of(conn: AsyncConnection, list_ids: Iterable[str]) -> dict[str, list[Any]]:
+    """The members of each list (user_id, username, role), owner first then by name."""
+    ids = sorted(set(list_ids))
+    if not ids:
+        return {}
+    return members_by_list(ids, await conn.execute(_MEMBERS, {"lists": ids}))
 
 
 async def roles_of(conn: AsyncConnection, user_id: str) -> dict[str, str]:
@@ -108,15 +120,21 @@ async def inbox_of(conn: AsyncConnection, user_id: str) -> str:
     )).scalar_one())
 
 
+def lists_to_wire(rows: Iterable[Any], roles: dict[str, str],
+                  members: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """List rows of one reader (their ``roles``) as the wire shows them: the inbox first,
+    then by name."""
+    ordered = sorted(rows, key=lambda row: (not row.inbox, row.name.lower(), row.id))
+    return [list_to_wire(row, members[row.id], roles[row.id]) for row in ordered]
+
+
 async def user_lists(conn: AsyncConnection, user_id: str) -> list[dict[str, Any]]:
     """The user's lists as the wire shows them: the inbox first, then by name."""
     roles = await roles_of(conn, user_id)
     if not roles:
         return []
-    rows = list((await conn.execute(select(lists).where(lists.c.id.in_(sorted(roles))))).all())
-    members = await members_of(conn, roles)
-    rows.sort(key=lambda row: (not row.inbox, row.name.lower(), row.id))
-    return [list_to_wire(row, members[row.id], roles[row.id]) for row in rows]
+    rows = (await conn.execute(select(lists).where(lists.c.id.in_(sorted(roles))))).all()
+    return lists_to_wire(rows, roles, await members_of(conn, roles))
 
 
 async def get_list(conn: AsyncConnection, user_id: str, list_id: str) -> dict[str, Any] | None:

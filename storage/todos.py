@@ -1,4 +1,4 @@
-"""Membership-scoped reads of todos: one, all (for snapshots), filtered pages and stats.
+"""Membership-scoped reads of todos: one, filtered pages and stats (snapshots elsewhere).
 
 A todo is visible to the members of its list; to anyone else it does not exist."""
 
@@ -13,8 +13,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.codec import loads
-from storage.lists import user_lists
-from storage.models import list_members, todos, users
+from storage.models import list_members, todos
 from storage.types import PRIORITY_RANK
 
 SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "title", "order")
@@ -60,27 +59,6 @@ async def get_todo(conn: AsyncConnection, user_id: str, todo_id: str) -> dict[st
                                                todos.c.list_id.in_(_member_lists(user_id))))
     ).first()
     return todo_to_wire(row) if row is not None else None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A user's whole state at one seq: their lists and the todos of those lists."""
-
-    seq: int
-    lists: list[dict[str, Any]]
-    todos: list[dict[str, Any]]
-
-
-async def snapshot(conn: AsyncConnection, user_id: str) -> Snapshot:
-    """The user's seq, lists and the todos of every list they belong to, in manual order
-    (call in a consistent read)."""
-    seq = (await conn.execute(select(users.c.seq).where(users.c.id == user_id))).scalar_one()
-    rows = await conn.execute(
-        select(todos).where(todos.c.list_id.in_(_member_lists(user_id)))
-        .order_by(todos.c.order, todos.c.id)
-    )
-    found = [todo_to_wire(row) for row in rows]
-    return Snapshot(seq, await user_lists(conn, user_id), found)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -129,21 +129,33 @@ class SessionOwner:
     user: UserRecord | None
 
 
+def owners_statement(listed: Any) -> Any:
+    """The sessions called ``sessions`` with their owners and those users' fields."""
+    return (
+        select(sessions.c.id.label("session_id"), sessions.c.user_id.label("owner"),
+               sessions.c.revoked_at, *_FIELDS)
+        .select_from(sessions.outerjoin(users, users.c.id == sessions.c.user_id))
+        .where(listed(sessions.c.id, "sessions"))
+    )
+
+
+_OWNERS = owners_statement(lambda column, name: column.in_(bindparam(name, expanding=True)))
+
+
+def owners_by_session(rows: Iterable[Any]) -> dict[str, SessionOwner]:
+    """Rows of ``owners_statement`` by session id."""
+    return {row.session_id: SessionOwner(row.owner, row.revoked_at is not None,
+                                         _record(row) if row.id is not None else None)
+            for row in rows}
+
+
 async def session_owners(conn: AsyncConnection,
                          session_ids: Collection[str]) -> dict[str, SessionOwner]:
     """The sessions with these ids that exist, by id, each with its user's record: one
     statement for many token checks."""
     if not session_ids:
         return {}
-    rows = await conn.execute(
-        select(sessions.c.id.label("session_id"), sessions.c.user_id.label("owner"),
-               sessions.c.revoked_at, *_FIELDS)
-        .select_from(sessions.outerjoin(users, users.c.id == sessions.c.user_id))
-        .where(sessions.c.id.in_(list(session_ids)))
-    )
-    return {row.session_id: SessionOwner(row.owner, row.revoked_at is not None,
-                                         _record(row) if row.id is not None else None)
-            for row in rows}
+    return owners_by_session(await conn.execute(_OWNERS, {"sessions": list(session_ids)}))
 
 
 async def find_login(conn: AsyncConnection, name: str) -> UserRecord | None:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from storage.engine import Database, migration_engine
 from storage.migrate import alembic_config, current_revision, upgrade
-from storage.todos import snapshot
+from storage.snapshots import snapshot
 from tests.conftest import skip_or_fail
 from tests.services import create_database, database_url, drop_database, postgres_problem
 

@@ -1,0 +1,53 @@
+"""Calls that arrive together answered together: the asks that wait while one group is in
+flight go in the next, as the writer groups commands (a restart storm's hellos share reads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class Grouped(Generic[A, R]):
+    """``await grouped(ask)`` is ``many([ask])[0]``, with waiting asks grouped (at most
+    ``max_group`` at a time); a failure of ``many`` is raised to every ask of its group."""
+
+    def __init__(self, many: Callable[[Sequence[A]], Awaitable[Sequence[R]]],
+                 max_group: int) -> None:
+        self._many = many
+        self._max = max_group
+        self._waiting: list[tuple[A, asyncio.Future[R]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def __call__(self, ask: A) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((ask, future))
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                group = self._waiting[:self._max]
+                del self._waiting[:self._max]
+                try:
+                    answers = await self._many([ask for ask, _ in group])
+                except asyncio.CancelledError:
+                    for _, future in group + self._waiting:
+                        future.cancel()
+                    raise
+                except Exception as exc:  # noqa: BLE001 (each waiting ask gets it)
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), answer in zip(group, answers, strict=True):
+                    if not future.done():  # its caller went away meanwhile
+                        future.set_result(answer)
+        finally:
+            self._runner = None
