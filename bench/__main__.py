@@ -258,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="since (resume one change behind) or snapshot (since null)")
     hellos.add_argument("--todos", type=int, default=50, help="todos per user (snapshot)")
     hellos.add_argument("--concurrency", type=int, default=50, help="hellos in flight at once")
-    hellos.add_argument("--profile", metavar="FILE.prof",
-                        help="run the hub under cProfile (its whole life) and write FILE.prof")
+    hellos.add_argument("--profile", metavar="FILE",
+                        help="FILE.prof runs the hub under cProfile (its whole life); other "
+                             "names attach py-spy during the hellos (as for fanout)")
     for parser_ in (storm, hellos):
         parser_.add_argument("--source-addresses", type=int, default=1,
                              help="spread client sockets over 127.0.0.2.. (ephemeral ports)")

@@ -27,6 +27,7 @@ from bench.accounts import Account
 from bench.connections import check_fd_limit
 from bench.devices import Device, open_device, source_address
 from bench.hubproc import HubOptions, HubProcess, running_hub
+from bench.profiling import Profiler, is_cprofile
 from bench.stats import Latency
 from bench.wsclient import close_all
 
@@ -270,7 +271,8 @@ class HellosConfig:
     hub_args: tuple[str, ...] = ()
     data_dir: str | None = None
     target: str = ""
-    profile: str | None = None  # write a cProfile of the hub's whole life to this file
+    # FILE.prof: a cProfile of the hub's whole life; another name: py-spy over the hellos
+    profile: str | None = None
 
 
 @dataclass
@@ -327,7 +329,8 @@ async def run_hellos(config: HellosConfig) -> HellosResult:
         raise SystemExit(f"bench hellos: --mode is since or snapshot, not {config.mode!r}")
     check_fd_limit(config.count)
     options = HubOptions(config.database_url, config.redis_url, config.workers,
-                         tuple(config.hub_args), config.profile, config.target)
+                         tuple(config.hub_args),
+                         config.profile if is_cprofile(config.profile) else None, config.target)
     with contextlib.ExitStack() as stack:
         data_dir = (Path(config.data_dir) if config.data_dir else
                     Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))))
@@ -352,12 +355,18 @@ async def _hellos(config: HellosConfig, hub: HubProcess, options: HubOptions) ->
     for device in devices:
         device.reset(heads[device.user] - 1 if config.mode == "since" else None)
     await asyncio.sleep(0.5)  # let the hub finish closing the setup's sockets
+    profiler = None
+    if config.profile and not is_cprofile(config.profile):
+        profiler = Profiler(hub.pid, config.profile, config.workers > 1)
+        await profiler.started()
     cpu0 = hub.cpu_seconds()
     t0 = time.perf_counter()
     times, errors = await _open_all(hub, devices, config.concurrency,
                                     config.source_addresses, config.timeout)
     elapsed = time.perf_counter() - t0
     cpu = hub.cpu_seconds() - cpu0
+    if profiler is not None and (complaint := await profiler.stop()):
+        errors.append(complaint)
     if config.mode == "since":
         wrong = sum(1 for d in devices if d.changes != 1 or d.last_seq != heads[d.user])
     else:

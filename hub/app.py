@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from auth.keys import load_secret
 from auth.passwords import Hasher
@@ -44,7 +45,7 @@ from hub.rest import todos as rest_todos
 from hub.rest import tokens as rest_tokens
 from hub.rest.common import error_response
 from hub.rooms import Rooms
-from hub.websocket import websocket_endpoint
+from hub.websocket import PATH, SocketsFirst, websocket_endpoint
 from storage.changes import prune
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -143,6 +144,13 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return error_response(HubError(ErrorCode.INTERNAL, "internal error"))
 
 
+class _Hub(Starlette):
+    """Starlette with the sockets taken past the HTTP middleware (hub.websocket)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SocketsFirst(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The hub as an ASGI application."""
     settings = settings or Settings.from_env()
@@ -165,7 +173,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await close_context(hub)
 
     routes = [
-        WebSocketRoute("/ws", websocket_endpoint),
+        WebSocketRoute(PATH, websocket_endpoint),  # reached through SocketsFirst
         *rest_auth.routes,
         *rest_todos.routes,
         *rest_lists.routes,
@@ -179,7 +187,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     static = Path(settings.static_dir)
     if settings.static_dir and static.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
-    return Starlette(
+    return _Hub(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(ApiCors, settings=settings)],
         lifespan=lifespan,

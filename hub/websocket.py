@@ -1,10 +1,12 @@
-"""The /ws endpoint: refuse foreign origins at the handshake (403), then run a Session."""
+"""The /ws endpoint: refuse foreign origins at the handshake (403), then run a Session; and
+the shortcut that takes its sockets past the HTTP middleware."""
 
 from __future__ import annotations
 
 import logging
 from urllib.parse import urlsplit
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from hub.context import HubContext
@@ -56,3 +58,27 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     await Session(websocket, hub).run()
+
+
+PATH = "/ws"
+
+
+class SocketsFirst:
+    """The application's ASGI stack, with the sockets of ``/ws`` handed straight to
+    ``websocket_endpoint``.
+
+    A socket's task lives for the socket's life, and every time it resumes (each frame it
+    waits for, each read it awaits) Python resumes each coroutine frame above the endpoint:
+    the error, security-header, CORS and exception middleware and the router, about ten
+    frames, none of which does anything for a websocket scope (each lets it through
+    unchanged). Everything else goes through ``stack`` as before.
+    """
+
+    def __init__(self, stack: ASGIApp) -> None:
+        self.stack = stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == scope.get("root_path", "") + PATH:
+            await websocket_endpoint(WebSocket(scope, receive=receive, send=send))
+        else:
+            await self.stack(scope, receive, send)
