@@ -48,7 +48,9 @@ class Session:
         self.read_only = False
         self._token = ""
         self._recheck: asyncio.Task[None] | None = None
-        self._expiry_task: asyncio.Task[None] | None = None
+        # A timer, not a task: an idle socket keeps a handle in the loop's heap, no frame.
+        self._expiry: asyncio.TimerHandle | None = None
+        self._failed: asyncio.Task[None] | None = None
         settings = hub.settings
         self._bucket = TokenBucket(settings.command_rate, settings.command_burst)
         self._strikes = 0
@@ -133,25 +135,27 @@ class Session:
                            heartbeat=hub.settings.ping_interval)
         del state  # the catch-up's reads are not kept for the socket's life
         writer: asyncio.Task[None] | None = None
-        reader: asyncio.Task[None] | None = None
         try:
             await hub.presence.join(user_id, self.conn_id, entry)
             await hub.publish_presence(user_id)
             writer = asyncio.create_task(sender.run(catch_up))
             del catch_up
-            reader = asyncio.create_task(self._receive_loop(user_id, hello.device))
+            writer.add_done_callback(self._writer_done)
             self._arm_expiry()
-            await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if writer.done() and not writer.cancelled() and writer.exception() is not None:
-                await self._writer_failed(writer.exception())
-            elif reader.done() and not reader.cancelled() and reader.exception() is not None:
-                log.error("socket reader failed; closing with 1011", exc_info=reader.exception())
+            # The frames are read in this task (one task per socket less); it ends when the
+            # socket does, which is also how the writer's close or failure ends it.
+            try:
+                await self._receive_loop(user_id, hello.device)
+            except Exception as exc:
+                log.error("socket reader failed; closing with 1011", exc_info=exc)
                 await self._close(1011, "internal error")
         finally:
-            for task in (writer, reader, self._expiry_task, self._recheck):
+            if self._expiry is not None:
+                self._expiry.cancel()
+            for task in (writer, self._failed, self._recheck):
                 if task is not None and not task.done():
                     task.cancel()
-            for task in (writer, reader, self._expiry_task, self._recheck):
+            for task in (writer, self._failed, self._recheck):
                 if task is not None:
                     with contextlib.suppress(BaseException):
                         await task
@@ -160,6 +164,10 @@ class Session:
             with contextlib.suppress(Exception):
                 await hub.presence.leave(user_id, self.conn_id)
                 await hub.publish_presence(user_id)
+
+    def _writer_done(self, writer: asyncio.Task[None]) -> None:
+        if not writer.cancelled() and writer.exception() is not None:
+            self._failed = asyncio.create_task(self._writer_failed(writer.exception()))
 
     async def _begin(self, hello: protocol.Hello, known: UserRecord | None,
                      claims: AccessClaims) -> tuple[UserRecord, HelloState]:
@@ -220,7 +228,8 @@ class Session:
 
     async def _receive_hello(self) -> protocol.Hello:
         try:
-            text = await asyncio.wait_for(self._receive_text(), self.hub.settings.hello_timeout)
+            async with asyncio.timeout(self.hub.settings.hello_timeout):
+                text = await self._receive_text()
         except TimeoutError:
             raise await self._refuse(CloseCode.HELLO_TIMEOUT, "no hello in time") from None
         if text is None:
@@ -337,18 +346,21 @@ class Session:
         self.sender.push(protocol.auth_ok(claims.expires_at))
 
     def _arm_expiry(self) -> None:
-        if self._expiry_task is not None:
-            self._expiry_task.cancel()
-        self._expiry_task = asyncio.create_task(self._expire(self.expires_at))
+        if self._expiry is not None:
+            self._expiry.cancel()
+        warn_in = self.expires_at - self.hub.settings.token_warning - time.time()
+        self._expiry = asyncio.get_running_loop().call_later(
+            max(0.0, warn_in), self._expiring, self.expires_at)
 
-    async def _expire(self, expires_at: int) -> None:
+    def _expiring(self, expires_at: int) -> None:
         assert self.sender is not None
-        warn_at = expires_at - self.hub.settings.token_warning
-        delay = warn_at - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if time.time() < expires_at:
+        left = expires_at - time.time()
+        if left > 0:
             self.sender.push(protocol.token_expiring(expires_at))
-            await asyncio.sleep(max(0.0, expires_at - time.time()))
-        self.sender.close(CloseCode.UNAUTHORIZED, "token expired")
+            self._expiry = asyncio.get_running_loop().call_later(left, self._expired)
+        else:
+            self._expired()
 
+    def _expired(self) -> None:
+        assert self.sender is not None
+        self.sender.close(CloseCode.UNAUTHORIZED, "token expired")
