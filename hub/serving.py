@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.config import Settings
 from hub.httpguard import GuardedHttpToolsProtocol
+from hub.wsprotocol import LeanWebSocketProtocol
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -17,7 +18,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": functools.partial(
             GuardedHttpToolsProtocol, header_timeout=settings.header_timeout,
             body_timeout=settings.body_timeout, max_header_bytes=settings.max_header_bytes),
-        "ws": "websockets-sansio",
+        "ws": LeanWebSocketProtocol,  # websockets-sansio, lighter per idle socket
         "ws_max_size": settings.max_frame,
         "ws_per_message_deflate": settings.ws_deflate,
         "ws_ping_interval": settings.ping_interval or None,
