@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -57,6 +58,11 @@ log = logging.getLogger("todohub")
 async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
     """Open the database (migrating it), the broker and presence; start the writer."""
     allocator.limit_arenas(settings.malloc_arenas)
+    if settings.gc_threshold:
+        # A hub holds many long-lived objects (thousands of sockets) and allocates many
+        # short-lived ones per frame: with Python's default of 700 the young collections
+        # took about a fifth of the CPU of a hello (bench hellos: 1.0 ms -> 0.8 ms each).
+        gc.set_threshold(settings.gc_threshold, *gc.get_threshold()[1:])
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     if migrate:

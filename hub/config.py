@@ -94,6 +94,7 @@ class Settings(BaseModel):
     argon2_parallelism: int = _opt(1, "argon2 lanes", ge=1)
     hash_threads: int = _opt(2, "threads that hash passwords (each holds argon2's memory)", ge=1)
     malloc_arenas: int = _opt(2, "glibc malloc arenas, so freed memory goes back to the system (0: glibc's default)", ge=0)
+    gc_threshold: int = _opt(20000, "allocations between collections of the youngest objects (0: Python's default, 700)", ge=0)
     login_max_failures: int = _opt(5, "failed logins per username and address before 429 (0: no limit)", ge=0)
     login_user_max_failures: int = _opt(20, "failed logins per username from all addresses before 429 (0: no limit)", ge=0)
     login_failure_window: int = _opt(300, "seconds over which failed logins are counted", ge=1)

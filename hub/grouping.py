@@ -51,3 +51,27 @@ class Grouped(Generic[A, R]):
                         future.set_result(answer)
         finally:
             self._runner = None
+
+
+class PerKey:
+    """``await per_key(key)`` runs ``work(key)`` once for every call with that key made in
+    the same turn of the event loop (the hellos of a burst resume together): later calls
+    join the pending run, and a call after the run has started starts another, so each
+    call is answered by a run that began after it."""
+
+    def __init__(self, work: Callable[[str], Awaitable[None]]) -> None:
+        self._work = work
+        self._pending: dict[str, asyncio.Future[None]] = {}
+
+    async def __call__(self, key: str) -> None:
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = asyncio.ensure_future(self._run(key))
+        await asyncio.shield(pending)
+
+    async def _run(self, key: str) -> None:
+        try:
+            await asyncio.sleep(0)  # the other calls of this turn join first
+        finally:
+            del self._pending[key]
+        await self._work(key)
