@@ -6,7 +6,13 @@ beyond its own state: an ``asyncio.Queue`` for the frames received (three deques
 each deque a block of about 760 bytes held for the socket's life; and the handshake's
 request and response (their headers) kept after the handshake. Here the inbox is a list
 that exists while messages wait, the write gate makes a future only when a send waits, and
-the handshake is let go once the socket is accepted. Behaviour is uvicorn's.
+the handshake is let go once the socket is accepted.
+
+And every frame was its own ``write`` system call: a hello's welcome, changes and synced
+are sent in one turn of the event loop, one after another. The transport here gathers what
+one turn writes and writes it at the end of the turn (in order, everything through the same
+buffer: frames, pings, pongs and the close), so a catch-up is one system call. Behaviour is
+otherwise uvicorn's.
 """
 
 from __future__ import annotations
@@ -94,15 +100,57 @@ class _Gate:
         return True
 
 
+class _Gathered:
+    """A transport whose writes of one loop turn go out together at the end of the turn;
+    everything else is the transport's own."""
+
+    __slots__ = ("_transport", "_loop", "_pending")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._pending is None:
+            self._pending = []
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """``websockets-sansio`` with the inbox and write gate above, and the handshake's
-    request and response dropped once the socket is accepted."""
+    """``websockets-sansio`` with the inbox, write gate and gathered writes above, and the
+    handshake's request and response dropped once the socket is accepted."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Gate()  # type: ignore[assignment]
         self.writable.set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(_Gathered(transport, self.loop))  # type: ignore[arg-type]
 
     async def send(self, message: Any) -> None:
         await super().send(message)

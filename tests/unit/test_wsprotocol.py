@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hub.wsprotocol import _Gate, _Inbox
+from hub.wsprotocol import _Gate, _Gathered, _Inbox
 
 
 async def test_inbox_keeps_order_and_waits() -> None:
@@ -47,3 +47,42 @@ async def test_gate_blocks_while_cleared_and_wakes_every_waiter() -> None:
     assert not any(w.done() for w in waiters)
     gate.set()
     assert await asyncio.wait_for(asyncio.gather(*waiters), 5) == [True, True, True]
+
+
+class _Transport:
+    """Records what is written and when it closes."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def close(self) -> None:
+        self.written.append(b"<close>")
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+async def test_writes_of_one_turn_go_out_together_and_in_order() -> None:
+    """Three frames written in one turn are one write; a close sends what is pending first;
+    nothing is written after the close; other calls reach the transport."""
+    transport = _Transport()
+    gathered = _Gathered(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+    for frame in (b"welcome", b"change", b"synced"):
+        gathered.write(frame)
+    assert transport.written == []
+    await asyncio.sleep(0)
+    assert transport.written == [b"welcomechangesynced"]
+    gathered.write(b"last")
+    gathered.close()
+    gathered.write(b"too late")
+    await asyncio.sleep(0)
+    assert transport.written == [b"welcomechangesynced", b"last", b"<close>"]
+    assert gathered.get_extra_info("socket") == "info:socket"
