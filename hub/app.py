@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from auth.keys import load_secret
@@ -43,6 +43,8 @@ from hub.rest import stream as rest_stream
 from hub.rest import todos as rest_todos
 from hub.rest import tokens as rest_tokens
 from hub.rest.common import error_response
+from hub.rest.openapi import docs_routes
+from hub.rest.spec import Operation
 from hub.rooms import Rooms
 from hub.websocket import websocket_endpoint
 from storage.changes import prune
@@ -164,17 +166,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await pruner
             await close_context(hub)
 
-    routes = [
-        WebSocketRoute("/ws", websocket_endpoint),
-        *rest_auth.routes,
-        *rest_todos.routes,
-        *rest_lists.routes,
-        *rest_invites.routes,
-        *rest_stream.routes,
-        *rest_changes.routes,
-        *rest_tokens.routes,
-        *rest_ops.routes,
+    routes: list[BaseRoute] = [WebSocketRoute("/ws", websocket_endpoint)]
+    operations: list[Operation] = [
+        *rest_auth.operations,
+        *rest_todos.operations,
+        *rest_lists.operations,
+        *rest_invites.operations,
+        *rest_stream.operations,
+        *rest_changes.operations,
+        *rest_tokens.operations,
+        *rest_ops.operations,
     ]
+    docs, assets = docs_routes(operations)
+    routes += [operation.route() for operation in [*operations, *docs]]
+    routes += assets
     # An empty setting serves no client (Path("") would be the working directory).
     static = Path(settings.static_dir)
     if settings.static_dir and static.is_dir():
