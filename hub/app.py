@@ -177,14 +177,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *rest_tokens.operations,
         *rest_ops.operations,
     ]
-    docs, assets = docs_routes(operations)
+    document, docs, assets = docs_routes(operations)
     routes += [operation.route() for operation in [*operations, *docs]]
     routes += assets
     # An empty setting serves no client (Path("") would be the working directory).
     static = Path(settings.static_dir)
     if settings.static_dir and static.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(ApiCors, settings=settings)],
         lifespan=lifespan,
@@ -196,6 +196,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: _crash,
         },
     )
+    app.state.openapi = document
+    return app
 
 
 def app_factory() -> Starlette:

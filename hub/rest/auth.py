@@ -242,7 +242,7 @@ operations = [
     Operation("POST", "/api/auth/upgrade", upgrade, {200: answers.Tokens}, "accounts",
               body=NewAccount, errors=(409, 429)),
     Operation("POST", "/api/auth/login", login, {200: answers.Tokens}, "accounts",
-              body=Login, signed_in=False, errors=_TOO_MANY),
+              body=Login, signed_in=False, errors=(401, 429)),
     Operation("POST", "/api/auth/refresh", refresh_tokens, {200: answers.Tokens}, "accounts",
               body=RefreshToken, signed_in=False, errors=(401,)),
     # A Bearer token or a refresh token in the body: either signs the request in.

@@ -181,9 +181,11 @@ def build_document(operations: list[Operation]) -> dict[str, Any]:
     }
 
 
-def docs_routes(operations: list[Operation]) -> tuple[list[Operation], list[BaseRoute]]:
-    """The operations that serve the document of ``operations`` (and of themselves) and the
-    page, and the mount of the page's assets. The document is built here, once."""
+def docs_routes(
+    operations: list[Operation],
+) -> tuple[dict[str, Any], list[Operation], list[BaseRoute]]:
+    """The document of ``operations`` (and of the docs' own), the operations that serve it
+    and the page, and the mount of the page's assets. The document is built here, once."""
     body: dict[str, bytes] = {}
 
     async def openapi_json(request: Request) -> Response:
@@ -199,8 +201,9 @@ def docs_routes(operations: list[Operation]) -> tuple[list[Operation], list[Base
                   signed_in=False),
         Operation("GET", "/api/docs", docs, {200: "html"}, "docs", signed_in=False),
     ]
-    body["json"] = dumps(build_document([*operations, *own])).encode()
+    document = build_document([*operations, *own])
+    body["json"] = dumps(document).encode()
     assets = Mount("/api/docs/assets", app=StaticFiles(directory=DOCS_ASSETS, check_dir=False),
                    name="apidocs")
-    return own, [assets]
+    return document, own, [assets]
 

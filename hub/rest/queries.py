@@ -94,7 +94,9 @@ class TodoFilters(_Query):
 
 
 class ListScope(_Query):
-    """One list of the user, or (without it) all of them."""
+    """One list of the user, or (without it) all of them; an unknown parameter is a 422."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     list_id: TodoId | None = None
 
