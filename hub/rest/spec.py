@@ -63,8 +63,10 @@ class Operation:
 
     @property
     def summary(self) -> str:
-        """The first line of the handler's docstring."""
-        return (self.endpoint.__doc__ or "").strip().splitlines()[0]
+        """The first sentence of the handler's docstring."""
+        text = self.description
+        end = text.find(". ")
+        return text if end < 0 else text[:end + 1]
 
     @property
     def description(self) -> str:
