@@ -247,7 +247,7 @@ operations = [
               body=RefreshToken, signed_in=False, errors=(401,)),
     # A Bearer token or a refresh token in the body: either signs the request in.
     Operation("POST", "/api/auth/logout", logout, {204: None}, "accounts", body=RefreshToken,
-              body_required=False, query=LogoutQuery, errors=(400,)),
+              body_required=False, query=LogoutQuery, errors=(400,), token_optional=True),
     Operation("GET", "/api/auth/me", me, {200: answers.User}, "accounts"),
     Operation("DELETE", "/api/auth/me", delete_me, {204: None}, "accounts", body=Password,
               body_required=False, errors=_TOO_MANY),

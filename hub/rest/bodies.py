@@ -49,7 +49,7 @@ def _present(value: str) -> str:
 Username = Annotated[StrictStr, AfterValidator(_username),
                      Field(json_schema_extra={"pattern": f"^{USERNAME.pattern}$"})]
 Email = Annotated[StrictStr | None, AfterValidator(_email),
-                  Field(json_schema_extra={"maxLength": 254})]
+                  Field(json_schema_extra={"maxLength": 254, "pattern": EMAIL.pattern})]
 Secret = Annotated[StrictStr, AfterValidator(_present), Field(min_length=1)]
 
 

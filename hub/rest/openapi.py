@@ -151,7 +151,9 @@ def build_document(operations: list[Operation]) -> dict[str, Any]:
             "tags": [operation.tag],
             "parameters": _parameters(operation),
             "responses": _responses(operation, refs),
-            "security": [{"bearer": []}] if operation.signed_in else [],
+            "security": ([] if not operation.signed_in
+                         else [{"bearer": []}, {}] if operation.token_optional
+                         else [{"bearer": []}]),
         }
         if operation.body is not None:
             entry["requestBody"] = {

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from hub.rest.common import is_whole_number
+from hub.rest.common import whole_in
 from storage.clock import parse_moment
 from storage.todos import SORT_KEYS, TodoQuery
 from storage.types import Priority, Status, TodoId, text_problem
@@ -26,11 +26,10 @@ def whole(low: int, high: int) -> Any:
     """A whole number in ``low..high`` given as ASCII digits."""
 
     def check(value: Any) -> Any:
-        # Beyond 19 digits the value is out of every range here (and int() stays cheap).
-        if (isinstance(value, str) and is_whole_number(value) and len(value) <= 19
-                and low <= int(value) <= high):
-            return int(value)
-        raise ValueError(f"must be a whole number {low}-{high}")
+        number = whole_in(value, low, high) if isinstance(value, str) else None
+        if number is None:
+            raise ValueError(f"must be a whole number {low}-{high}")
+        return number
 
     return Annotated[int, BeforeValidator(check), Field(ge=low, le=high)]
 

@@ -56,6 +56,8 @@ class Operation:
     headers: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     signed_in: bool = True
+    # The token may be left out (logout takes a refresh token in the body instead).
+    token_optional: bool = False
 
     def route(self) -> Route:
         """The Starlette route serving this operation."""
