@@ -9,9 +9,20 @@ rule of ``storage.types``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from hub.rest.common import whole_in
 from storage.clock import parse_moment
@@ -22,16 +33,28 @@ _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no"
 SORTS = [*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]
 
 
-def whole(low: int, high: int) -> Any:
-    """A whole number in ``low..high`` given as ASCII digits."""
+@dataclass(frozen=True)
+class Whole:
+    """Field metadata: a whole number in ``low..high`` given as ASCII digits (the document
+    shows an integer with those bounds)."""
 
-    def check(value: Any) -> Any:
-        number = whole_in(value, low, high) if isinstance(value, str) else None
+    low: int
+    high: int
+
+    def check(self, value: Any) -> int:
+        """The number ``value`` spells; ValueError with the rule otherwise."""
+        number = whole_in(value, self.low, self.high) if isinstance(value, str) else None
         if number is None:
-            raise ValueError(f"must be a whole number {low}-{high}")
+            raise ValueError(f"must be a whole number {self.low}-{self.high}")
         return number
 
-    return Annotated[int, BeforeValidator(check), Field(ge=low, le=high)]
+    def __get_pydantic_core_schema__(self, source: Any,
+                                     handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "minimum": self.low, "maximum": self.high}
 
 
 def _flag(value: Any) -> Any:
@@ -64,13 +87,13 @@ Moment = Annotated[str, BeforeValidator(_moment),
 
 
 class _Query(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # A parameter the route does not know is a 422 on every route: a misspelt filter
+    # would otherwise answer as if it had not been given.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TodoFilters(_Query):
-    """Filters, sort and page of the todo listing; an unknown parameter is a 422."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Filters, sort and page of the todo listing."""
 
     status: Status | None = None
     completed: Flag | None = None
@@ -84,8 +107,8 @@ class TodoFilters(_Query):
     assignee: Text | None = Field(default=None, description="me, none or a user id")
     sort: Annotated[str, AfterValidator(_sort),
                     Field(json_schema_extra={"enum": SORTS})] = "order"
-    page: whole(1, 1_000_000) = 1  # type: ignore[valid-type]
-    per_page: whole(1, 100) = 50  # type: ignore[valid-type]
+    page: Annotated[int, Whole(1, 1_000_000)] = 1
+    per_page: Annotated[int, Whole(1, 100)] = 50
 
     def todo_query(self) -> TodoQuery:
         """The filters as storage reads them."""
@@ -93,9 +116,7 @@ class TodoFilters(_Query):
 
 
 class ListScope(_Query):
-    """One list of the user, or (without it) all of them; an unknown parameter is a 422."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """One list of the user, or (without it) all of them."""
 
     list_id: TodoId | None = None
 
@@ -103,10 +124,10 @@ class ListScope(_Query):
 class ChangesQuery(_Query):
     """Where to start, how many, and how long to wait for a first change."""
 
-    since: whole(0, 2**62) = 0  # type: ignore[valid-type]
-    limit: whole(1, 1000) = 500  # type: ignore[valid-type]
-    wait: whole(0, 60) = Field(default=0, description="seconds; capped by "  # type: ignore[valid-type]
-                               "TODOHUB_LONG_POLL_MAX")
+    since: Annotated[int, Whole(0, 2**62)] = 0
+    limit: Annotated[int, Whole(1, 1000)] = 500
+    wait: Annotated[int, Whole(0, 60)] = Field(default=0, description="seconds; capped by "
+                                               "TODOHUB_LONG_POLL_MAX")
 
 
 # Seqs are 32-bit integers in the schema (PostgreSQL refuses a larger parameter).
@@ -116,7 +137,7 @@ SEQ_MAX = 2**31 - 1
 class StreamQuery(_Query):
     """Where the stream starts (Last-Event-ID wins; without either, at the current seq)."""
 
-    since: whole(0, SEQ_MAX) | None = None  # type: ignore[valid-type]
+    since: Annotated[int, Whole(0, SEQ_MAX)] | None = None
 
 
 class LogoutQuery(_Query):
