@@ -49,12 +49,11 @@ def list_line(found: List, count: int | None = None, width: int = 0) -> str:
 
 
 def change_line(change: Change, names: Mapping[str, str]) -> str:
-    """A change, for people: ``12 create [ ] 3f0c1a2b  Buy milk  (in Groceries, from
+    """A change, for people: ``12 create [ ] 3f0c1a2b  Buy milk  in Groceries  (from
     phone)``; list changes say the list, its members and the reader's role. ``names``
     maps list ids to names, to say where a todo is."""
     op = change.get("op", "?")
     origin = (change.get("origin") or {}).get("device", "?")
-    where: list[str] = []
     if op in ("list", "list_removed"):
         shown = change.get("list") or {}
         list_id = shown.get("id", "")
@@ -71,6 +70,5 @@ def change_line(change: Change, names: Mapping[str, str]) -> str:
                 else todo_line(todo))
         list_name = names.get(todo.get("list_id", ""))
         if list_name is not None:
-            where.append(f"in {list_name}")
-    where.append(f"from {origin}")
-    return f"{change.get('seq')} {op} {what}  ({', '.join(where)})"
+            what += f"  in {list_name}"
+    return f"{change.get('seq')} {op} {what}  (from {origin})"

@@ -103,7 +103,7 @@ def test_list_changes_read_as_one_line() -> None:
     made: Change = {"seq": 9, "op": "create", "origin": {"device": "d"},
                     "todo": {"id": "abcdef123", "title": "Milk", "list_id": "l1"}}
     assert output.change_line(made, {"l1": "Food"}) == "9 create [ ] abcdef12  Milk  " \
-        "(in Food, from d)"
+        "in Food  (from d)"
 
 
 def test_an_invitation_is_given_by_token_or_link_and_blocking_calls_never_suspend() -> None:
