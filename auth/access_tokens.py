@@ -9,7 +9,17 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.errors import InvalidToken
@@ -21,6 +31,10 @@ from storage.clock import format_time, parse_time
 PREFIX = "thp_"
 SCOPES = ("read", "write")
 NAME_MAX = 100
+LIFETIME_MAX = 10 * 366 * 86400
+_REASONS = {"name": f"must be a string of 1-{NAME_MAX} characters",
+            "scope": "must be 'read' or 'write'",
+            "expires_in": "must be null or whole seconds, 1 to ten years"}
 # What a token without expiry reports as its expiry (the last second of year 9999).
 NEVER = 253402300799
 TOUCH_EVERY = timedelta(minutes=1)
@@ -57,18 +71,35 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _name(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if not 1 <= len(value) <= NAME_MAX:
+            raise ValueError(f"must be a string of 1-{NAME_MAX} characters")
+    return value
+
+
+class TokenRequest(BaseModel):
+    """What a new token is to be: its name, scope and lifetime (null: it never expires)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[StrictStr, BeforeValidator(_name),
+                    Field(min_length=1, max_length=NAME_MAX)]
+    scope: Literal["read", "write"]
+    expires_in: StrictInt | None = Field(default=None, ge=1, le=LIFETIME_MAX,
+                                         description="seconds")
+
+
 def check_request(name: object, scope: object, expires_in: object) -> tuple[str, str, int | None]:
     """The name, scope and lifetime of a token request; BadTokenRequest when one is wrong."""
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= NAME_MAX:
-        raise BadTokenRequest("name", f"must be a string of 1-{NAME_MAX} characters")
-    if scope not in SCOPES:
-        raise BadTokenRequest("scope", "must be 'read' or 'write'")
-    if expires_in is not None and (
-        isinstance(expires_in, bool) or not isinstance(expires_in, int)
-        or not 1 <= expires_in <= 10 * 366 * 86400
-    ):
-        raise BadTokenRequest("expires_in", "must be null or whole seconds, 1 to ten years")
-    return name.strip(), str(scope), expires_in
+    try:
+        wanted = TokenRequest(name=name, scope=scope, expires_in=expires_in)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0])
+        raise BadTokenRequest(field, _REASONS[field]) from None
+    return wanted.name, wanted.scope, wanted.expires_in
 
 
 async def create_token(

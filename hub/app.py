@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
@@ -45,6 +45,8 @@ from hub.rest import stream as rest_stream
 from hub.rest import todos as rest_todos
 from hub.rest import tokens as rest_tokens
 from hub.rest.common import error_response
+from hub.rest.openapi import docs_routes
+from hub.rest.spec import Operation
 from hub.rooms import Rooms
 from hub.websocket import PATH, SocketsFirst, websocket_endpoint
 from storage.changes import prune
@@ -178,22 +180,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await pruner
             await close_context(hub)
 
-    routes = [
-        WebSocketRoute(PATH, websocket_endpoint),  # reached through SocketsFirst
-        *rest_auth.routes,
-        *rest_todos.routes,
-        *rest_lists.routes,
-        *rest_invites.routes,
-        *rest_stream.routes,
-        *rest_changes.routes,
-        *rest_tokens.routes,
-        *rest_ops.routes,
+    # /ws is reached through SocketsFirst, past the middleware; the route stays listed.
+    routes: list[BaseRoute] = [WebSocketRoute(PATH, websocket_endpoint)]
+    operations: list[Operation] = [
+        *rest_auth.operations,
+        *rest_todos.operations,
+        *rest_lists.operations,
+        *rest_invites.operations,
+        *rest_stream.operations,
+        *rest_changes.operations,
+        *rest_tokens.operations,
+        *rest_ops.operations,
     ]
+    document, docs, assets = docs_routes(operations)
+    routes += [operation.route() for operation in [*operations, *docs]]
+    routes += assets
     # An empty setting serves no client (Path("") would be the working directory).
     static = Path(settings.static_dir)
     if settings.static_dir and static.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static, html=True), name="static"))
-    return _Hub(
+    app = _Hub(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(ApiCors, settings=settings)],
         lifespan=lifespan,
@@ -205,6 +211,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: _crash,
         },
     )
+    app.state.openapi = document
+    return app
 
 
 def app_factory() -> Starlette:

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.codec import loads
@@ -92,7 +93,19 @@ def _scope(user_id: str, list_id: str | None) -> list[Any]:
     return conditions
 
 
-def _filtered(user_id: str, query: TodoQuery, now: str) -> Select[Any]:
+def _has_tag(tag: str, dialect: str) -> Any:
+    """The todo's tags (a JSON array in a text column) hold ``tag`` as one whole element.
+
+    Matching the JSON text instead would miss tags whose encoding escapes characters
+    (``"``, ``\\``) and find a tag inside another tag's encoding."""
+    if dialect == "postgresql":
+        # jsonb's ``?``: a top-level string element equal to the tag.
+        return cast(todos.c.tags, JSONB).has_key(tag)
+    elements = func.json_each(todos.c.tags).table_valued("value")
+    return select(literal(1)).select_from(elements).where(elements.c.value == tag).exists()
+
+
+def _filtered(user_id: str, query: TodoQuery, now: str, dialect: str) -> Select[Any]:
     conditions = _scope(user_id, query.list_id)
     if query.assignee == "none":
         conditions.append(todos.c.assignee.is_(None))
@@ -107,8 +120,7 @@ def _filtered(user_id: str, query: TodoQuery, now: str) -> Select[Any]:
     if query.priority is not None:
         conditions.append(todos.c.priority == query.priority)
     if query.tag is not None:
-        pattern = f'%"{_like_escape(query.tag.strip().lower())}"%'
-        conditions.append(todos.c.tags.like(pattern, escape="\\"))
+        conditions.append(_has_tag(query.tag.strip().lower(), dialect))
     if query.q:
         pattern = f"%{_like_escape(query.q)}%"
         conditions.append(
@@ -138,7 +150,7 @@ async def list_todos(
     conn: AsyncConnection, user_id: str, query: TodoQuery, now: str
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the user's todos and the total matching."""
-    base = _filtered(user_id, query, now)
+    base = _filtered(user_id, query, now, conn.dialect.name)
     total = (
         await conn.execute(select(func.count()).select_from(base.subquery()))
     ).scalar_one()

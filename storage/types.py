@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from storage.clock import parse_moment
 from storage.errors import CommandRejected
@@ -176,14 +177,25 @@ def _user_id(value: Any) -> Any:
     return _text(value)
 
 
-Title = Annotated[StrictStr, BeforeValidator(_title)]
-ListName = Annotated[StrictStr, BeforeValidator(_list_name)]
-UserId = Annotated[str | None, BeforeValidator(_user_id)]
-Description = Annotated[StrictStr | None, BeforeValidator(_description)]
-DueAt = Annotated[str | None, BeforeValidator(_due_at)]
-Tags = Annotated[list[str], BeforeValidator(_tags)]
-Order = Annotated[float, BeforeValidator(_order)]
-TodoId = Annotated[str, BeforeValidator(_todo_id)]
+# The Field()s say in the API document what the validators check; where a rule applies
+# after trimming or dropping duplicates, the document says so in words rather than as a
+# bound the raw value would have to keep.
+Title = Annotated[StrictStr, BeforeValidator(_title),
+                  Field(min_length=1, description="1-200 characters after trimming")]
+ListName = Annotated[StrictStr, BeforeValidator(_list_name),
+                     Field(min_length=1, description="1-100 characters after trimming")]
+UserId = Annotated[str | None, BeforeValidator(_user_id),
+                   Field(description="a user id (1-36 characters) or null")]
+Description = Annotated[StrictStr | None, BeforeValidator(_description),
+                        Field(description="at most 5000 characters, or null")]
+DueAt = Annotated[str | None, BeforeValidator(_due_at),
+                  Field(json_schema_extra={"format": "date-time"},
+                        description="ISO 8601 with a time zone, or null; sent back in UTC")]
+Tags = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_tags),
+                 Field(description=f"at most {MAX_TAGS} once trimmed, lower-cased and "
+                       "without duplicates, each 1-50 characters")]
+Order = Annotated[float, BeforeValidator(_order), Field(description="a finite number")]
+TodoId = Annotated[str, BeforeValidator(_todo_id), Field(json_schema_extra={"format": "uuid"})]
 Version = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
 
 
@@ -212,18 +224,28 @@ class TodoIn(_Strict):
         return self
 
 
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _absent() -> Any:
+    """The default of a patch field that may be absent but not null: None stands for
+    absent, and the document shows neither null nor a default."""
+    return Field(default=None, json_schema_extra=_drop_default)
+
+
 class TodoPatch(_Strict):
     """Fields to merge into a todo; absent fields stay as they are."""
 
-    title: Title | None = None
+    title: Title | SkipJsonSchema[None] = _absent()
     description: Description = None
-    status: Status | None = None
-    completed: StrictBool | None = None
-    priority: Priority | None = None
+    status: Status | SkipJsonSchema[None] = _absent()
+    completed: StrictBool | SkipJsonSchema[None] = _absent()
+    priority: Priority | SkipJsonSchema[None] = _absent()
     due_at: DueAt = None
-    tags: Tags | None = None
-    order: Order | None = None
-    list_id: TodoId | None = None
+    tags: Tags | SkipJsonSchema[None] = _absent()
+    order: Order | SkipJsonSchema[None] = _absent()
+    list_id: TodoId | SkipJsonSchema[None] = _absent()
     assignee: UserId = None
 
     @field_validator("title", "status", "priority", "tags", "order", "completed", "list_id")

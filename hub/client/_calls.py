@@ -1,6 +1,6 @@
 """The client's requests without I/O: what each method sends, how answers and errors are
-read, and when a failed attempt is tried again. The sync and async hubs only carry these
-over httpx, so both behave exactly alike."""
+read, and when a failed attempt is tried again. The client's methods build their request
+here and send it through one retry loop (hub.client.aio), whichever way it is carried."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from hub.client.errors import ApiError, api_error
 
@@ -25,7 +26,11 @@ def new_key() -> str:
 
 @dataclass(frozen=True)
 class Call:
-    """One request: a write carries its idempotency key, the same on every attempt."""
+    """One request: a write carries its idempotency key, the same on every attempt.
+
+    ``replayable`` says whether the request may be sent again after it may have reached
+    the hub (a read, or a write the hub applies once per key); one that is not is sent
+    again only when the connection was never made."""
 
     method: str
     path: str
@@ -33,6 +38,7 @@ class Call:
     body: Any = None
     key: str | None = None
     if_match: int | None = None
+    replayable: bool = True
 
     def headers(self, token: str) -> dict[str, str]:
         """The request's headers."""
@@ -84,7 +90,7 @@ def error_of(status: int, headers: Mapping[str, str], content: bytes) -> ApiErro
         return api_error(code, f"HTTP {status} without an error body", status,
                          retry_after=_retry_after(headers))
     return api_error(code, message, status, body.get("details"), body.get("todo"),
-                     _retry_after(headers))
+                     _retry_after(headers), body.get("list"))
 
 
 def should_retry(status: int, headers: Mapping[str, str]) -> bool:
@@ -104,7 +110,22 @@ def result_of(status: int, content: bytes) -> Any:
 
 # The calls ---------------------------------------------------------------------------
 
-def _filters(**given: Any) -> dict[str, str]:
+def _path(*parts: str) -> str:
+    """An /api path with each caller-given id quoted (a ``/`` in an id stays in its part)."""
+    return "/api/" + "/".join(quote(part, safe="") for part in parts)
+
+
+def _write(method: str, path: str, body: Any = None, if_match: int | None = None) -> Call:
+    """A write with a fresh idempotency key."""
+    return Call(method, path, body=body, key=new_key(), if_match=if_match)
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def filters(**given: Any) -> dict[str, str]:
+    """The query of GET /api/todos for the given filters (None: not filtered)."""
     out: dict[str, str] = {}
     for name, value in given.items():
         if value is None:
@@ -113,40 +134,39 @@ def _filters(**given: Any) -> dict[str, str]:
     return out
 
 
-def list_page(filters: dict[str, str], page: int) -> Call:
+def list_page(query: dict[str, str], page: int) -> Call:
     """GET /api/todos, one page of the filtered list."""
-    return Call("GET", "/api/todos", {**filters, "page": str(page), "per_page": str(PER_PAGE)})
+    return Call("GET", "/api/todos", {**query, "page": str(page), "per_page": str(PER_PAGE)})
 
 
 def get(todo_id: str) -> Call:
     """GET /api/todos/{id}."""
-    return Call("GET", f"/api/todos/{todo_id}")
+    return Call("GET", _path("todos", todo_id))
 
 
 def create(todo: dict[str, Any]) -> Call:
-    """POST /api/todos with a fresh idempotency key."""
-    return Call("POST", "/api/todos", body=todo, key=new_key())
+    """POST /api/todos."""
+    return _write("POST", "/api/todos", todo)
 
 
 def update(todo_id: str, patch: dict[str, Any], if_version: int | None) -> Call:
     """PATCH /api/todos/{id}, with If-Match when ``if_version`` is given."""
-    return Call("PATCH", f"/api/todos/{todo_id}", body=patch, key=new_key(),
-                if_match=if_version)
+    return _write("PATCH", _path("todos", todo_id), patch, if_version)
 
 
-def delete(todo_id: str) -> Call:
+def delete(todo_id: str, if_version: int | None = None) -> Call:
     """DELETE /api/todos/{id}."""
-    return Call("DELETE", f"/api/todos/{todo_id}", key=new_key())
+    return _write("DELETE", _path("todos", todo_id), if_match=if_version)
 
 
 def batch(ops: list[dict[str, Any]]) -> Call:
     """POST /api/todos/batch: all the operations or none."""
-    return Call("POST", "/api/todos/batch", body={"ops": ops}, key=new_key())
+    return _write("POST", "/api/todos/batch", {"ops": ops})
 
 
-def stats() -> Call:
-    """GET /api/todos/stats."""
-    return Call("GET", "/api/todos/stats")
+def stats(list_id: str | None = None) -> Call:
+    """GET /api/todos/stats, over one list or every list of the user."""
+    return Call("GET", "/api/todos/stats", filters(list_id=list_id))
 
 
 def me() -> Call:
@@ -157,19 +177,80 @@ def me() -> Call:
 def make_token(name: str, scope: str, expires_in: int | None) -> Call:
     """POST /api/tokens."""
     return Call("POST", "/api/tokens", body={"name": name, "scope": scope,
-                                             "expires_in": expires_in})
+                                             "expires_in": expires_in}, replayable=False)
 
 
-def filters(
-    *, status: str | None = None, completed: bool | None = None, priority: str | None = None,
-    tag: str | None = None, q: str | None = None, due_before: str | None = None,
-    due_after: str | None = None, overdue: bool | None = None, sort: str | None = None,
-    list_id: str | None = None, assignee: str | None = None,
-) -> dict[str, str]:
-    """The query of GET /api/todos for the given filters (None: not filtered)."""
-    return _filters(status=status, completed=completed, priority=priority, tag=tag, q=q,
-                    due_before=due_before, due_after=due_after, overdue=overdue, sort=sort,
-                    list_id=list_id, assignee=assignee)
+def lists() -> Call:
+    """GET /api/lists."""
+    return Call("GET", "/api/lists")
+
+
+def list_get(list_id: str) -> Call:
+    """GET /api/lists/{id}."""
+    return Call("GET", _path("lists", list_id))
+
+
+def list_create(name: str, list_id: str | None) -> Call:
+    """POST /api/lists (``list_id``: a client-made UUID)."""
+    return _write("POST", "/api/lists", _given(name=name, id=list_id))
+
+
+def list_rename(list_id: str, name: str, if_version: int | None) -> Call:
+    """PATCH /api/lists/{id}, with If-Match when ``if_version`` is given."""
+    return _write("PATCH", _path("lists", list_id), {"name": name}, if_version)
+
+
+def list_delete(list_id: str, if_version: int | None) -> Call:
+    """DELETE /api/lists/{id}: the list and its todos."""
+    return _write("DELETE", _path("lists", list_id), if_match=if_version)
+
+
+def invite(list_id: str, role: str, expires_in: int | None, max_uses: int | None) -> Call:
+    """POST /api/lists/{id}/invites. The hub keeps no idempotency key for invitations, so
+    this one is not sent again once it may have arrived (a repeat would make a second
+    invitation, whose token nobody saw)."""
+    body = _given(role=role, expires_in=expires_in, max_uses=max_uses)
+    return Call("POST", _path("lists", list_id, "invites"), body=body, key=new_key(),
+                replayable=False)
+
+
+def invites(list_id: str) -> Call:
+    """GET /api/lists/{id}/invites: the open invitations."""
+    return Call("GET", _path("lists", list_id, "invites"))
+
+
+def revoke_invite(list_id: str, invite_id: str) -> Call:
+    """DELETE /api/lists/{id}/invites/{invite_id} (not sent again once it may have arrived:
+    a repeat would answer not_found for a revoke that worked)."""
+    return Call("DELETE", _path("lists", list_id, "invites", invite_id), key=new_key(),
+                replayable=False)
+
+
+def invite_token(token_or_url: str) -> str:
+    """The token of an invitation given as its token or its url (``.../#/invite/<token>``)."""
+    text = token_or_url.strip()
+    marker = "#/invite/"
+    return text.split(marker, 1)[1] if marker in text else text
+
+
+def preview(token: str) -> Call:
+    """POST /api/invites/preview (reads only)."""
+    return Call("POST", "/api/invites/preview", body={"token": invite_token(token)})
+
+
+def accept(token: str) -> Call:
+    """POST /api/invites/accept: join the invitation's list."""
+    return _write("POST", "/api/invites/accept", {"token": invite_token(token)})
+
+
+def set_role(list_id: str, user_id: str, role: str) -> Call:
+    """PATCH /api/lists/{id}/members/{user_id}."""
+    return _write("PATCH", _path("lists", list_id, "members", user_id), {"role": role})
+
+
+def remove_member(list_id: str, user_id: str) -> Call:
+    """DELETE /api/lists/{id}/members/{user_id} (oneself: leave)."""
+    return _write("DELETE", _path("lists", list_id, "members", user_id))
 
 
 def ws_url(url: str) -> str:

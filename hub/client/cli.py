@@ -1,9 +1,11 @@
-"""The command line's client verbs: ``login``, ``todos``, ``add``, ``done``, ``watch``.
+"""The command line's client verbs: ``login``, ``todos``, ``add``, ``done``, ``watch`` and
+``lists`` (with ``lists add``, ``lists invite`` and ``lists join``).
 
 They talk to a running hub through :class:`hub.client.Hub` with the token stored by
 ``login`` (or ``TODOHUB_TOKEN``). Output is for people unless ``--json`` is given (one JSON
 document, or one JSON object per line for ``watch``); errors are one line on stderr with a
-non-zero exit status.
+non-zero exit status. ``--list`` takes a list's name (case-insensitive) or its id, or the
+start of the id (hub.client.resolve).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from typing import Any, TextIO
 import httpx
 
 from hub.client import _calls as calls
-from hub.client import config
+from hub.client import config, output
 from hub.client.errors import ApiError, ClientError, Unauthorized, Unreachable
+from hub.client.resolve import ID_LENGTH, find_list, find_todo
 from hub.client.sync import Hub
-from hub.client.types import Change, Todo
+from hub.client.types import List, Todo
 
-COMMANDS = ("login", "todos", "add", "done", "watch")
+COMMANDS = ("login", "todos", "add", "done", "watch", "lists")
 EXIT_ERROR = 1
 
 
@@ -41,14 +44,16 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     login.add_argument("--password", help="asked for when absent (or read from stdin)")
     login.add_argument("--token", help="store this access token instead of signing in")
     login.add_argument("--scope", choices=("read", "write"), default="write")
-    todos = verb("todos", "list your todos")
-    todos.add_argument("--list", dest="list_id", metavar="LIST", help="only this list's")
+    todos = verb("todos", "list your todos (grouped by list when there are several)")
+    todos.add_argument("--list", dest="list_ref", metavar="LIST",
+                       help="only this list's (its name or id)")
     todos.add_argument("--json", action="store_true", help="print JSON")
     add = verb("add", "add a todo")
     add.add_argument("title")
     add.add_argument("--due", help="ISO 8601 date or time (a date means 00:00 UTC)")
     add.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
-    add.add_argument("--list", dest="list_id", metavar="LIST", help="the list to add it to")
+    add.add_argument("--list", dest="list_ref", metavar="LIST",
+                     help="the list to add it to (its name or id; default the inbox)")
     add.add_argument("--json", action="store_true", help="print JSON")
     done = verb("done", "mark a todo completed")
     done.add_argument("id", help="the todo's id, or a unique start of it")
@@ -56,6 +61,31 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     watch = verb("watch", "print every change as it happens (Ctrl-C to stop)")
     watch.add_argument("--since", type=int, default=None, help="start after this seq")
     watch.add_argument("--json", action="store_true", help="one JSON change per line")
+    _add_lists_parser(verb("lists", "your lists: name, id, your role, how many todos"))
+
+
+def _add_lists_parser(lists: argparse.ArgumentParser) -> None:
+    lists.add_argument("--json", action="store_true", help="print JSON")
+    actions = lists.add_subparsers(dest="action", metavar="ACTION")
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, help=help)
+        # SUPPRESS: an option absent after the action keeps what was given before it.
+        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                            help="print JSON")
+        parser.add_argument("--url", default=argparse.SUPPRESS, help="the hub's address")
+        return parser
+
+    action("add", "make a list").add_argument("name")
+    invite = action("invite", "invite someone to a list you own: prints a link to send")
+    invite.add_argument("list_ref", metavar="LIST", help="the list's name or id")
+    invite.add_argument("--role", choices=("editor", "viewer"), default="editor")
+    invite.add_argument("--expires-in", type=int, default=None, metavar="SECONDS",
+                        help="default the hub's (7 days)")
+    invite.add_argument("--max-uses", type=int, default=None, metavar="N",
+                        help="how many people may join with it (default 1)")
+    join = action("join", "join a list with an invitation")
+    join.add_argument("invitation", help="the invitation's link or token")
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -75,6 +105,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             elif args.command == "done":
                 todo = hub.todos.update(_resolve(hub, args.id), completed=True)
                 _print_todo(todo, args.json, out)
+            elif args.command == "lists":
+                _lists(hub, args, out)
             else:
                 _watch(hub, args, out)
         return 0
@@ -133,26 +165,40 @@ def _token_for(url: str, username: str, password: str, scope: str) -> str:
 
 
 def _todos(hub: Hub, args: argparse.Namespace, out: TextIO) -> None:
-    todos = list(hub.todos.list(list_id=args.list_id))
+    lists: list[List] | None = None
+    if args.list_ref:
+        lists = hub.lists.list()
+        chosen = find_list(lists, args.list_ref)
+        todos = list(hub.todos.list(list_id=chosen["id"]))
+        lists = None
+    else:
+        todos = list(hub.todos.list())
+        if len({todo["list_id"] for todo in todos}) > 1:
+            lists = hub.lists.list()
     if args.json:
         json.dump(todos, out)
         out.write("\n")
         return
     if not todos:
         print("no todos", file=out)
-    for todo in todos:
-        print(_line(todo), file=out)
+    for line in output.todo_lines(todos, lists):
+        print(line, file=out)
 
 
 def _add(hub: Hub, args: argparse.Namespace) -> Todo:
+    if args.list_ref:
+        list_id = find_list(hub.lists.list(), args.list_ref)["id"]
+        return hub.todos.create(args.title, list_id=list_id, **_fields(args))
+    return hub.todos.create(args.title, **_fields(args))
+
+
+def _fields(args: argparse.Namespace) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if args.tag:
         fields["tags"] = args.tag
     if args.due:
         fields["due_at"] = _due(args.due)
-    if args.list_id:
-        fields["list_id"] = args.list_id
-    return hub.todos.create(args.title, **fields)
+    return fields
 
 
 def _due(text: str) -> str:
@@ -164,46 +210,64 @@ def _due(text: str) -> str:
 
 def _resolve(hub: Hub, prefix: str) -> str:
     """The id of the one todo whose id starts with ``prefix``."""
-    if len(prefix) == 36:
+    if len(prefix) == ID_LENGTH:
         return prefix
-    matches = [t["id"] for t in hub.todos.list() if t["id"].startswith(prefix)]
-    if len(matches) != 1:
-        found = "no todo" if not matches else f"{len(matches)} todos"
-        raise ClientError(f"{found} with an id starting {prefix!r}")
-    return matches[0]
+    return find_todo(hub.todos.list(), prefix)
+
+
+def _lists(hub: Hub, args: argparse.Namespace, out: TextIO) -> None:
+    if args.action == "add":
+        _print_list(hub.lists.create(args.name), args.json, out)
+    elif args.action == "invite":
+        chosen = find_list(hub.lists.list(), args.list_ref)
+        made = hub.lists.invite(chosen["id"], args.role, args.expires_in, args.max_uses)
+        if args.json:
+            print(json.dumps(made), file=out)
+        else:
+            uses = made.get("uses_left", 1)
+            print(f"invitation to {chosen['name']} as {made.get('role')} "
+                  f"({uses} use{'' if uses == 1 else 's'}, until {made.get('expires_at')}): "
+                  f"{made.get('url')}", file=out)
+    elif args.action == "join":
+        joined = hub.lists.accept(args.invitation)
+        if args.json:
+            print(json.dumps(joined), file=out)
+        else:
+            print(f"joined {joined['name']} as {joined.get('role')}", file=out)
+    else:
+        _show_lists(hub, args.json, out)
+
+
+def _show_lists(hub: Hub, as_json: bool, out: TextIO) -> None:
+    shown = [(found, hub.todos.stats(list_id=found["id"])["total"])
+             for found in hub.lists.list()]
+    if as_json:
+        json.dump([{**found, "count": count} for found, count in shown], out)
+        out.write("\n")
+        return
+    width = max(len(found["name"]) for found, _ in shown) if shown else 0
+    for found, count in shown:
+        print(output.list_line(found, count, width), file=out)
+
+
+def _print_list(found: List, as_json: bool, out: TextIO) -> None:
+    print(json.dumps(found) if as_json else output.list_line(found), file=out)
 
 
 def _watch(hub: Hub, args: argparse.Namespace, out: TextIO) -> None:
+    names = {found["id"]: found["name"] for found in hub.lists.list()}
     for change in hub.watch(since=args.since):
+        shown = change.get("list") or {}
+        if change.get("op") == "list" and "name" in shown:
+            names[shown["id"]] = shown["name"]
         if args.json:
             out.write(json.dumps(change) + "\n")
         else:
-            out.write(_change_line(change) + "\n")
+            out.write(output.change_line(change, names) + "\n")
+        if change.get("op") == "list_removed":
+            names.pop(shown.get("id", ""), None)
         out.flush()
 
 
-def _line(todo: Todo) -> str:
-    mark = "x" if todo.get("completed") else " "
-    parts = [f"[{mark}] {todo['id'][:8]}  {todo.get('title', '')}"]
-    if todo.get("tags"):
-        parts.append(" ".join(f"#{tag}" for tag in todo["tags"]))
-    if todo.get("due_at"):
-        parts.append(f"due {todo['due_at']}")
-    if todo.get("priority") not in (None, "medium"):
-        parts.append(f"!{todo.get('priority')}")
-    return "  ".join(parts)
-
-
 def _print_todo(todo: Todo, as_json: bool, out: TextIO) -> None:
-    print(json.dumps(todo) if as_json else _line(todo), file=out)
-
-
-def _change_line(change: Change) -> str:
-    todo = change.get("todo") or {}
-    origin = change.get("origin") or {}
-    what = todo.get("title") or todo.get("id", "")
-    if change.get("op") == "delete":
-        what = f"{todo.get('id', '')[:8]} deleted"
-    elif todo:
-        what = _line(todo)
-    return f"{change.get('seq')} {change.get('op')} {what}  (from {origin.get('device', '?')})"
+    print(json.dumps(todo) if as_json else output.todo_line(todo), file=out)

@@ -7,7 +7,8 @@
      │   ├─ Unauthorized   unauthorized: bad, expired or revoked token
      │   ├─ Forbidden      forbidden: e.g. a read token tried to write
      │   ├─ NotFound       not_found (also another user's todo)
-     │   ├─ Conflict       conflict: .todo is the current todo on a version mismatch
+     │   ├─ Conflict       conflict: .todo (or .list) is the current one on a version
+     │   │                 mismatch; also a list at its member limit
      │   ├─ Invalid        validation / bad_request: .details say which field
      │   └─ RateLimited    rate_limited: .retry_after in seconds
      └─ Unreachable        the hub could not be reached, even after retrying
@@ -27,7 +28,8 @@ class ApiError(ClientError):
 
     def __init__(self, code: str, message: str, status: int | None = None,
                  details: list[dict[str, Any]] | None = None,
-                 todo: dict[str, Any] | None = None, retry_after: float | None = None) -> None:
+                 todo: dict[str, Any] | None = None, retry_after: float | None = None,
+                 list: dict[str, Any] | None = None) -> None:  # noqa: A002 (the wire's name)
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
@@ -35,6 +37,7 @@ class ApiError(ClientError):
         self.details = details or []
         self.todo = todo
         self.retry_after = retry_after
+        self.list = list
 
 
 class Unauthorized(ApiError):
@@ -42,15 +45,17 @@ class Unauthorized(ApiError):
 
 
 class Forbidden(ApiError):
-    """The token may not do this (a read token writing, a guest making tokens)."""
+    """The token or the user's role may not do this (a read token writing, a viewer
+    changing a list's todos, an editor inviting)."""
 
 
 class NotFound(ApiError):
-    """No such todo (or it belongs to someone else)."""
+    """No such todo, list or invitation (or one the user may not see)."""
 
 
 class Conflict(ApiError):
-    """A version mismatch (``todo`` holds the current todo), a taken name, an old since."""
+    """A version mismatch (``todo`` or ``list`` holds the current one), a taken name, an
+    old since, a limit reached."""
 
 
 class Invalid(ApiError):
@@ -79,7 +84,8 @@ _BY_CODE: dict[str, type[ApiError]] = {
 
 def api_error(code: str, message: str, status: int | None = None,
               details: list[dict[str, Any]] | None = None, todo: dict[str, Any] | None = None,
-              retry_after: float | None = None) -> ApiError:
+              retry_after: float | None = None,
+              list: dict[str, Any] | None = None) -> ApiError:  # noqa: A002
     """The ApiError subclass for ``code`` (ApiError itself for the others)."""
     cls = _BY_CODE.get(code, ApiError)
-    return cls(code, message, status, details, todo, retry_after)
+    return cls(code, message, status, details, todo, retry_after, list)

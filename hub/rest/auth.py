@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from auth import refresh
-from auth.errors import InvalidToken, TokenReused, WeakPassword
-from auth.passwords import check_strength
+from auth.errors import InvalidToken, TokenReused
 from hub.attempts import Reservation, Rule
 from hub.authn import bearer_token, is_personal
 from hub.context import HubContext
 from hub.errors import ErrorCode, HubError
+from hub.rest import answers
+from hub.rest.bodies import Login, NewAccount, Password, RefreshToken
 from hub.rest.common import JSON, client_address, hub_of, json_object, signed_in
+from hub.rest.queries import LogoutQuery
+from hub.rest.spec import Operation, query_of, routes_of, validated
 from storage.list_commands import leave_every_list
 from storage.sessions import revoke_session, revoke_user_sessions
 from storage.users import (
@@ -31,34 +32,7 @@ from storage.users import (
     upgrade_guest,
 )
 
-USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 AUTH_BODY_LIMIT = 16 * 1024
-
-
-def _credentials(body: dict[str, Any], check: bool) -> tuple[str, str, str | None]:
-    username, password, email = body.get("username"), body.get("password"), body.get("email")
-    details = []
-    if not isinstance(username, str) or (check and not USERNAME.fullmatch(username)):
-        details.append({"field": "username",
-                        "reason": "must be 3-64 letters, digits, dots, dashes or underscores"})
-    if not isinstance(password, str) or not password:
-        details.append({"field": "password", "reason": "required string"})
-    elif check:
-        try:
-            check_strength(password)
-        except WeakPassword as exc:
-            details.append({"field": "password", "reason": str(exc)})
-    if email is not None and (not isinstance(email, str) or len(email) > 254
-                              or not EMAIL.match(email)):
-        details.append({"field": "email", "reason": "must be an email address"})
-    if check:
-        unknown = set(body) - {"username", "password", "email"}
-        details.extend({"field": name, "reason": "unknown field"} for name in sorted(unknown))
-    if details:
-        raise HubError(ErrorCode.VALIDATION, f"invalid {details[0]['field']}: "
-                       f"{details[0]['reason']}", details)
-    return str(username), str(password), email
 
 
 def _per_address(request: Request, kind: str, rate: float, burst: int) -> Rule:
@@ -101,17 +75,16 @@ async def _tokens(hub: HubContext, user: UserRecord,
 async def register(request: Request) -> Response:
     """Create a user (201), 409 when the name is taken, 422 for a weak password."""
     hub = hub_of(request)
-    username, password, email = _credentials(
-        await json_object(request, AUTH_BODY_LIMIT), check=True
-    )
+    account = validated(NewAccount, await json_object(request, AUTH_BODY_LIMIT))
     await _reserve(hub, [_registration_rule(hub, request)],
                    "too many registrations from this address; wait before retrying")
-    hashed = await hub.hasher.hash(password)
+    hashed = await hub.hasher.hash(account.password)
     try:
         async with hub.db.write() as conn:
-            user = await create_user(conn, username, hashed, email)
+            user = await create_user(conn, account.username, hashed, account.email)
     except UsernameTaken:
-        raise HubError(ErrorCode.CONFLICT, f"the username {username!r} (or email) is taken")
+        raise HubError(ErrorCode.CONFLICT,
+                       f"the username {account.username!r} (or email) is taken")
     return JSON(user.public(), status_code=201)
 
 
@@ -133,26 +106,27 @@ async def upgrade(request: Request) -> Response:
     """Turn the signed-in guest into a full account, keeping its todos."""
     hub = hub_of(request)
     user, _claims = await signed_in(request)
-    username, password, email = _credentials(
-        await json_object(request, AUTH_BODY_LIMIT), check=True
-    )
+    account = validated(NewAccount, await json_object(request, AUTH_BODY_LIMIT))
     if not user.guest:
         raise HubError(ErrorCode.CONFLICT, "this account is already a full account")
     await _reserve(hub, [_registration_rule(hub, request)],
                    "too many registrations from this address; wait before retrying")
-    hashed = await hub.hasher.hash(password)
+    hashed = await hub.hasher.hash(account.password)
     try:
         async with hub.db.write() as conn:
-            upgraded = await upgrade_guest(conn, user.id, username, hashed, email)
+            upgraded = await upgrade_guest(conn, user.id, account.username, hashed,
+                                           account.email)
     except UsernameTaken:
-        raise HubError(ErrorCode.CONFLICT, f"the username {username!r} (or email) is taken")
+        raise HubError(ErrorCode.CONFLICT,
+                       f"the username {account.username!r} (or email) is taken")
     return JSON(await _tokens(hub, upgraded))
 
 
 async def login(request: Request) -> Response:
     """Access and refresh tokens for a username (or email) and password."""
     hub = hub_of(request)
-    username, password, _ = _credentials(await json_object(request, AUTH_BODY_LIMIT), False)
+    credentials = validated(Login, await json_object(request, AUTH_BODY_LIMIT))
+    username, password = credentials.username, credentials.password
     # Failures count per address and username, and per username from every address; the
     # attempt is reserved before the slow hash, so parallel guesses cannot all slip through.
     pair, anywhere = _login_rules(hub, request, username)
@@ -171,11 +145,7 @@ async def refresh_tokens(request: Request) -> Response:
     """Rotate a refresh token: a new pair. A token spent within the grace answers the same
     pair again; any other spent token revokes its session."""
     hub = hub_of(request)
-    body = await json_object(request, AUTH_BODY_LIMIT)
-    token = body.get("refresh_token")
-    if not isinstance(token, str) or not token:
-        raise HubError(ErrorCode.VALIDATION, "refresh_token is required",
-                       [{"field": "refresh_token", "reason": "required string"}])
+    token = validated(RefreshToken, await json_object(request, AUTH_BODY_LIMIT)).refresh_token
     try:
         async with hub.db.write() as conn:
             grant = await refresh.rotate(conn, token, hub.settings.refresh_ttl,
@@ -198,7 +168,7 @@ async def logout(request: Request) -> Response:
     """Revoke this session (by Bearer token or refresh token), or every session with
     ``?all=true``, closing the affected live sockets."""
     hub = hub_of(request)
-    everything = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+    everything = query_of(LogoutQuery, request).everything
     user_id: str | None = None
     session_id: str | None = None
     if bearer_token(request.headers.get("authorization")) is not None:
@@ -249,11 +219,7 @@ async def delete_me(request: Request) -> Response:
     hub = hub_of(request)
     user, _ = await signed_in(request)
     if not user.guest:
-        body = await json_object(request, AUTH_BODY_LIMIT)
-        password = body.get("password")
-        if not isinstance(password, str) or not password:
-            raise HubError(ErrorCode.VALIDATION, "the account's password is required",
-                           [{"field": "password", "reason": "required string"}])
+        password = validated(Password, await json_object(request, AUTH_BODY_LIMIT)).password
         rules = list(_login_rules(hub, request, user.username))
         reserved = await _reserve(hub, rules, "too many wrong passwords; wait before retrying")
         if not await hub.hasher.verify(password, user.password_hash):
@@ -267,13 +233,23 @@ async def delete_me(request: Request) -> Response:
     return Response(status_code=204)
 
 
-routes = [
-    Route("/api/auth/register", register, methods=["POST"]),
-    Route("/api/auth/guest", guest, methods=["POST"]),
-    Route("/api/auth/upgrade", upgrade, methods=["POST"]),
-    Route("/api/auth/login", login, methods=["POST"]),
-    Route("/api/auth/refresh", refresh_tokens, methods=["POST"]),
-    Route("/api/auth/logout", logout, methods=["POST"]),
-    Route("/api/auth/me", me, methods=["GET"]),
-    Route("/api/auth/me", delete_me, methods=["DELETE"]),
+_TOO_MANY = (429,)
+operations = [
+    Operation("POST", "/api/auth/register", register, {201: answers.User}, "accounts",
+              body=NewAccount, signed_in=False, errors=(409, 429)),
+    Operation("POST", "/api/auth/guest", guest, {201: answers.Tokens}, "accounts",
+              signed_in=False, errors=(403, 429)),
+    Operation("POST", "/api/auth/upgrade", upgrade, {200: answers.Tokens}, "accounts",
+              body=NewAccount, errors=(409, 429)),
+    Operation("POST", "/api/auth/login", login, {200: answers.Tokens}, "accounts",
+              body=Login, signed_in=False, errors=(401, 429)),
+    Operation("POST", "/api/auth/refresh", refresh_tokens, {200: answers.Tokens}, "accounts",
+              body=RefreshToken, signed_in=False, errors=(401,)),
+    # A Bearer token or a refresh token in the body: either signs the request in.
+    Operation("POST", "/api/auth/logout", logout, {204: None}, "accounts", body=RefreshToken,
+              body_required=False, query=LogoutQuery, errors=(400,), token_optional=True),
+    Operation("GET", "/api/auth/me", me, {200: answers.User}, "accounts"),
+    Operation("DELETE", "/api/auth/me", delete_me, {204: None}, "accounts", body=Password,
+              body_required=False, errors=_TOO_MANY),
 ]
+routes = routes_of(operations)

@@ -7,10 +7,12 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from hub.catchup import check_retained
-from hub.rest.common import JSON, hub_of, signed_in, whole_number
+from hub.rest import answers
+from hub.rest.common import JSON, hub_of, signed_in
+from hub.rest.queries import ChangesQuery
+from hub.rest.spec import Operation, query_of, routes_of
 from storage.changes import frames_between, log_position
 from storage.codec import loads
 
@@ -34,10 +36,6 @@ class _Waiter:
         self.event.set()
 
 
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    return whole_number(request.query_params.get(name), name, default, low, high)
-
-
 async def _read(request: Request, user_id: str, since: int, limit: int) -> dict[str, Any] | None:
     async with hub_of(request).db.read(consistent=True) as conn:
         seq, pruned = await log_position(conn, user_id)
@@ -52,9 +50,9 @@ async def changes(request: Request) -> Response:
     """Changes after ``since`` (at most ``limit``), waiting up to ``wait`` s for the first."""
     hub = hub_of(request)
     user, _ = await signed_in(request)
-    since = _int(request, "since", 0, 0, 2**62)
-    limit = _int(request, "limit", 500, 1, 1000)
-    wait = min(float(_int(request, "wait", 0, 0, 60)), hub.settings.long_poll_max)
+    query = query_of(ChangesQuery, request)
+    since, limit = query.since, query.limit
+    wait = min(float(query.wait), hub.settings.long_poll_max)
     result = await _read(request, user.id, since, limit)
     if result is None and wait > 0:
         waiter = _Waiter()
@@ -77,4 +75,8 @@ async def changes(request: Request) -> Response:
     return JSON(result)
 
 
-routes = [Route("/api/changes", changes, methods=["GET"])]
+operations = [
+    Operation("GET", "/api/changes", changes, {200: answers.Changes}, "changes",
+              query=ChangesQuery, errors=(409,)),
+]
+routes = routes_of(operations)

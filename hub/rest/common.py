@@ -69,15 +69,23 @@ def is_whole_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def whole_in(raw: str, low: int, high: int) -> int | None:
+    """``raw`` as a whole number when it is ASCII digits within ``low..high``, else None."""
+    # Beyond 19 digits the value is out of every range here (and int() stays cheap).
+    if is_whole_number(raw) and len(raw) <= 19 and low <= int(raw) <= high:
+        return int(raw)
+    return None
+
+
 def whole_number(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     """A whole-number query parameter or header in ``low..high``; 422 naming it otherwise."""
     if raw is None:
         return default
-    # Beyond 19 digits the value is out of every range here (and int() stays cheap).
-    if is_whole_number(raw) and len(raw) <= 19 and low <= int(raw) <= high:
-        return int(raw)
-    raise HubError(ErrorCode.VALIDATION, f"{name} must be a whole number {low}-{high}",
-                   [{"field": name, "reason": f"must be a whole number {low}-{high}"}])
+    number = whole_in(raw, low, high)
+    if number is None:
+        raise HubError(ErrorCode.VALIDATION, f"{name} must be a whole number {low}-{high}",
+                       [{"field": name, "reason": f"must be a whole number {low}-{high}"}])
+    return number
 
 
 async def json_object(request: Request, limit: int) -> dict[str, Any]:
@@ -183,16 +191,6 @@ def path_uuid(request: Request, name: str, what: str) -> str:
         return str(_UUID.validate_python(raw))
     except ValidationError:
         raise HubError(ErrorCode.NOT_FOUND, f"no {what} with id {echo(raw)}") from None
-
-
-def list_param(raw: str) -> str:
-    """A list id given as a query parameter."""
-    try:
-        return str(_UUID.validate_python(raw))
-    except ValidationError:
-        raise HubError(ErrorCode.VALIDATION, f"invalid list_id: expected a UUID, got "
-                       f"{echo(raw)}", [{"field": "list_id", "reason": "must be a UUID"}]
-                       ) from None
 
 
 async def visible_list(conn: AsyncConnection, user_id: str, list_id: str | None) -> None:

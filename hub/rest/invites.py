@@ -6,40 +6,24 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from hub.errors import ErrorCode, HubError
-from hub.rest.common import (
-    JSON,
-    fingerprint,
-    hub_of,
-    json_object,
-    operation_id,
-    rejected,
-    run_command,
-    signed_in,
-)
+from hub.rest import answers
+from hub.rest.bodies import InviteToken
+from hub.rest.common import JSON, hub_of, json_object, rejected, signed_in
+from hub.rest.spec import Operation, routes_of, validated
+from hub.rest.writes import write_one
 from storage.clock import utcnow
 from storage.errors import CommandRejected
 from storage.invites import hash_token, preview
-from storage.types import Command, JoinOp
+from storage.types import JoinOp
 
 BODY_LIMIT = 4096
-
-
-async def _token(request: Request) -> str:
-    body = await json_object(request, BODY_LIMIT)
-    token = body.get("token")
-    if set(body) != {"token"} or not isinstance(token, str) or not 1 <= len(token) <= 200:
-        raise HubError(ErrorCode.VALIDATION, "expected {\"token\": \"...\"}",
-                       [{"field": "token", "reason": "required string; no other fields"}])
-    return token
 
 
 async def show(request: Request) -> Response:
     """What the invitation offers (list, role, who invited, expiry), before joining."""
     await signed_in(request)
-    token = await _token(request)
+    token = validated(InviteToken, await json_object(request, BODY_LIMIT)).token
     try:
         async with hub_of(request).db.read() as conn:
             offered = await preview(conn, token, utcnow())
@@ -50,16 +34,14 @@ async def show(request: Request) -> Response:
 
 async def accept(request: Request) -> Response:
     """Join the invitation's list; answers the list as the new member sees it."""
-    user, _ = await signed_in(request)
-    op_id = operation_id(request)
-    token = await _token(request)
-    command = Command(op_id, [JoinOp(hash_token(token))],
-                      fingerprint=fingerprint(request, {"token": token}))
-    answer = await run_command(request, user.id, command)
-    return JSON(answer["list"])
+    return await write_one(request, lambda body, _: JoinOp(
+        hash_token(validated(InviteToken, body).token)), body_limit=BODY_LIMIT, answer="list")
 
 
-routes = [
-    Route("/api/invites/preview", show, methods=["POST"]),
-    Route("/api/invites/accept", accept, methods=["POST"]),
+operations = [
+    Operation("POST", "/api/invites/preview", show, {200: answers.InvitePreview}, "sharing",
+              body=InviteToken, errors=(404,)),
+    Operation("POST", "/api/invites/accept", accept, {200: answers.TodoList}, "sharing",
+              body=InviteToken, headers=("Idempotency-Key",), errors=(404, 409)),
 ]
+routes = routes_of(operations)

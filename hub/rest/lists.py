@@ -6,43 +6,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from hub.errors import ErrorCode, HubError
-from hub.rest.common import (
-    JSON,
-    conflict_to_412,
-    fingerprint,
-    hub_of,
-    if_match,
-    json_object,
-    operation_id,
-    path_uuid,
-    rejected,
-    run_command,
-    signed_in,
-)
+from hub.rest import answers
+from hub.rest.bodies import NewInvite, RoleChange
+from hub.rest.common import JSON, hub_of, json_object, path_uuid, rejected, signed_in
+from hub.rest.spec import Operation, routes_of, validated
+from hub.rest.writes import write_one
 from storage.clock import utcnow
 from storage.errors import CommandRejected
 from storage.invites import create_invite, open_invites, revoke_invite
 from storage.lists import get_list, user_lists
-from storage.types import Command, RemoveOp, RoleOp, parse_op, validation_details
+from storage.types import ListIn, ListPatch, Op, RemoveOp, RoleOp, parse_op
 
 BODY_LIMIT = 64 * 1024
 
 
-def _op(data: dict[str, Any]) -> Any:
-    try:
-        return parse_op(data, allowed=("list_create", "list_update", "list_delete"))
-    except CommandRejected as exc:
-        raise rejected(exc) from None
+def _op(data: dict[str, Any]) -> Op:
+    return parse_op(data, allowed=("list_create", "list_update", "list_delete"))
 
 
 def _list_id(request: Request) -> str:
     return path_uuid(request, "list_id", "list")
+
+
+def _member(request: Request) -> str:
+    return path_uuid(request, "user_id", "member")
 
 
 async def listing(request: Request) -> Response:
@@ -55,13 +46,8 @@ async def listing(request: Request) -> Response:
 
 async def create(request: Request) -> Response:
     """Create a list owned by the user (201 with the list)."""
-    user, _ = await signed_in(request)
-    op_id = operation_id(request)
-    body = await json_object(request, BODY_LIMIT)
-    op = _op({"type": "list_create", "list": body})
-    answer = await run_command(request, user.id,
-                               Command(op_id, [op], fingerprint=fingerprint(request, body)))
-    return JSON(answer["list"], status_code=201)
+    return await write_one(request, lambda body, _: _op({"type": "list_create", "list": body}),
+                           body_limit=BODY_LIMIT, answer="list", status=201)
 
 
 async def read(request: Request) -> Response:
@@ -77,73 +63,35 @@ async def read(request: Request) -> Response:
 
 async def rename(request: Request) -> Response:
     """Rename a list (owner); If-Match gives 412 on a version mismatch."""
-    user, _ = await signed_in(request)
-    op_id, version = operation_id(request), if_match(request)
-    body = await json_object(request, BODY_LIMIT)
-    op = _op({"type": "list_update", "list_id": _list_id(request), "patch": body,
-              "if_version": version})
-    try:
-        answer = await run_command(request, user.id,
-                                   Command(op_id, [op], fingerprint=fingerprint(request, body)))
-    except HubError as exc:
-        raise conflict_to_412(exc, version) from None
-    return JSON(answer["list"])
+    return await write_one(request, lambda body, version: _op(
+        {"type": "list_update", "list_id": _list_id(request), "patch": body,
+         "if_version": version}), body_limit=BODY_LIMIT, answer="list", versioned=True)
 
 
 async def remove(request: Request) -> Response:
     """Delete a list and its todos (owner; 204)."""
-    user, _ = await signed_in(request)
-    op_id, version = operation_id(request), if_match(request)
-    op = _op({"type": "list_delete", "list_id": _list_id(request), "if_version": version})
-    try:
-        await run_command(request, user.id, Command(op_id, [op], fingerprint=fingerprint(request)))
-    except HubError as exc:
-        raise conflict_to_412(exc, version) from None
-    return Response(status_code=204)
-
-
-class _RoleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: str = Field(pattern="^(owner|editor|viewer)$")
-
-
-class _InviteBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: str = Field(default="editor", pattern="^(editor|viewer)$")
-    expires_in: StrictInt | None = Field(default=None, ge=60, le=365 * 86400)
-    max_uses: StrictInt = Field(default=1, ge=1, le=1000)
-
-
-def _validated(model: type[BaseModel], body: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        details = validation_details(exc)
-        raise HubError(ErrorCode.VALIDATION, f"invalid {details[0]['field']}: "
-                       f"{details[0]['reason']}", details) from None
+    return await write_one(request, lambda _, version: _op(
+        {"type": "list_delete", "list_id": _list_id(request), "if_version": version}),
+        body_limit=None, answer=None, versioned=True)
 
 
 async def set_role(request: Request) -> Response:
     """Give a member another role (owner); ``owner`` hands ownership over."""
-    user, _ = await signed_in(request)
-    op_id = operation_id(request)
-    raw = await json_object(request, BODY_LIMIT)
-    body = _validated(_RoleBody, raw)
-    member = path_uuid(request, "user_id", "member")
-    op = RoleOp(_list_id(request), member, body.role)
-    answer = await run_command(request, user.id,
-                               Command(op_id, [op], fingerprint=fingerprint(request, raw)))
-    return JSON(answer["list"])
+    def op(body: dict[str, Any] | None, _: int | None) -> Op:
+        role = validated(RoleChange, body).role
+        member = _member(request)
+        return RoleOp(_list_id(request), member, role)
+
+    return await write_one(request, op, body_limit=BODY_LIMIT, answer="list")
 
 
 async def remove_member(request: Request) -> Response:
     """Remove a member (owner), or leave (oneself); 204."""
-    user, _ = await signed_in(request)
-    op_id = operation_id(request)
-    member = path_uuid(request, "user_id", "member")
-    await run_command(request, user.id, Command(op_id, [RemoveOp(_list_id(request), member)],
-                                                fingerprint=fingerprint(request)))
-    return Response(status_code=204)
+    def op(body: dict[str, Any] | None, _: int | None) -> Op:
+        member = _member(request)
+        return RemoveOp(_list_id(request), member)
+
+    return await write_one(request, op, body_limit=None, answer=None)
 
 
 def _public_url(request: Request) -> str:
@@ -155,7 +103,7 @@ async def invite(request: Request) -> Response:
     """A new invitation (owner): its token is shown only in this answer."""
     hub = hub_of(request)
     user, _ = await signed_in(request)
-    body = _validated(_InviteBody, await json_object(request, BODY_LIMIT))
+    body = validated(NewInvite, await json_object(request, BODY_LIMIT))
     list_id = _list_id(request)
     try:
         async with hub.db.write() as conn:
@@ -193,15 +141,28 @@ async def revoke(request: Request) -> Response:
     return Response(status_code=204)
 
 
-routes = [
-    Route("/api/lists", listing, methods=["GET"]),
-    Route("/api/lists", create, methods=["POST"]),
-    Route("/api/lists/{list_id}", read, methods=["GET"]),
-    Route("/api/lists/{list_id}", rename, methods=["PATCH"]),
-    Route("/api/lists/{list_id}", remove, methods=["DELETE"]),
-    Route("/api/lists/{list_id}/invites", invite, methods=["POST"]),
-    Route("/api/lists/{list_id}/invites", invites, methods=["GET"]),
-    Route("/api/lists/{list_id}/invites/{invite_id}", revoke, methods=["DELETE"]),
-    Route("/api/lists/{list_id}/members/{user_id}", set_role, methods=["PATCH"]),
-    Route("/api/lists/{list_id}/members/{user_id}", remove_member, methods=["DELETE"]),
+_WRITE = ("Idempotency-Key",)
+_VERSIONED = ("If-Match", *_WRITE)
+operations = [
+    Operation("GET", "/api/lists", listing, {200: answers.Lists}, "lists"),
+    Operation("POST", "/api/lists", create, {201: answers.TodoList}, "lists", body=ListIn,
+              headers=_WRITE, errors=(404, 409)),
+    Operation("GET", "/api/lists/{list_id}", read, {200: answers.TodoList}, "lists",
+              errors=(404,)),
+    Operation("PATCH", "/api/lists/{list_id}", rename, {200: answers.TodoList}, "lists",
+              body=ListPatch, headers=_VERSIONED, errors=(404, 409, 412)),
+    Operation("DELETE", "/api/lists/{list_id}", remove, {204: None}, "lists",
+              headers=_VERSIONED, errors=(404, 409, 412)),
+    Operation("POST", "/api/lists/{list_id}/invites", invite, {201: answers.NewInvitation},
+              "sharing", body=NewInvite, errors=(404,)),
+    Operation("GET", "/api/lists/{list_id}/invites", invites, {200: answers.Invitations},
+              "sharing", errors=(403, 404)),
+    Operation("DELETE", "/api/lists/{list_id}/invites/{invite_id}", revoke, {204: None},
+              "sharing", errors=(404,)),
+    Operation("PATCH", "/api/lists/{list_id}/members/{user_id}", set_role,
+              {200: answers.TodoList}, "sharing", body=RoleChange, headers=_WRITE,
+              errors=(404, 409)),
+    Operation("DELETE", "/api/lists/{list_id}/members/{user_id}", remove_member,
+              {204: None}, "sharing", headers=_WRITE, errors=(404, 409)),
 ]
+routes = routes_of(operations)

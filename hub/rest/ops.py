@@ -8,10 +8,11 @@ import asyncio
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from hub.context import HubContext
+from hub.rest import answers
 from hub.rest.common import JSON, hub_of
+from hub.rest.spec import Operation, routes_of
 
 CHECK_TIMEOUT = 3.0
 
@@ -67,9 +68,12 @@ async def metrics(request: Request) -> Response:
                     media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-routes = [
-    Route("/livez", livez, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-    Route("/health", health, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
+operations = [
+    Operation("GET", "/livez", livez, {200: answers.Live}, "operations", signed_in=False),
+    Operation("GET", "/readyz", readyz, {200: answers.Ready, 503: answers.Ready},
+              "operations", signed_in=False),
+    Operation("GET", "/health", health, {200: answers.Health, 503: answers.Health},
+              "operations", signed_in=False),
+    Operation("GET", "/metrics", metrics, {200: "text"}, "operations", signed_in=False),
 ]
+routes = routes_of(operations)

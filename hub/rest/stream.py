@@ -25,7 +25,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from auth.errors import InvalidToken
 from auth.tokens import AccessClaims
@@ -33,10 +32,10 @@ from hub.authn import authenticate, bearer_token, is_personal
 from hub.catchup import check_retained
 from hub.context import HubContext
 from hub.rest.common import hub_of, signed_in, whole_number
+from hub.rest.queries import SEQ_MAX, StreamQuery
+from hub.rest.spec import Operation, query_of, routes_of
 
 log = logging.getLogger("todohub.stream")
-# Seqs are 32-bit integers in the schema (PostgreSQL refuses a larger parameter).
-SEQ_MAX = 2**31 - 1
 # Longest single wait, so that a token's expiry is noticed even when nothing happens.
 WAIT_MAX = 3600.0
 
@@ -74,8 +73,7 @@ def _since(request: Request) -> int | None:
     header = request.headers.get("last-event-id", "").strip()
     if header:
         return whole_number(header, "Last-Event-ID", 0, 0, SEQ_MAX)
-    raw = request.query_params.get("since")
-    return None if raw is None else whole_number(raw, "since", 0, 0, SEQ_MAX)
+    return query_of(StreamQuery, request).since
 
 
 async def _events(hub: HubContext, user_id: str, token: str, claims: AccessClaims,
@@ -131,4 +129,8 @@ async def stream(request: Request) -> Response:
                                sep="\n", send_timeout=30)
 
 
-routes = [Route("/api/changes/stream", stream, methods=["GET"])]
+operations = [
+    Operation("GET", "/api/changes/stream", stream, {200: "events"}, "changes",
+              query=StreamQuery, headers=("Last-Event-ID",), errors=(409,)),
+]
+routes = routes_of(operations)

@@ -7,56 +7,34 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from hub.errors import ErrorCode, HubError
-from hub.rest.common import (
-    JSON,
-    conflict_to_412,
-    fingerprint,
-    hub_of,
-    if_match,
-    json_body,
-    json_object,
-    list_param,
-    operation_id,
-    path_uuid,
-    run_command,
-    signed_in,
-    visible_list,
-    whole_number,
-)
-from storage.clock import parse_moment, utcnow
-from storage.errors import CommandRejected
-from storage.todos import SORT_KEYS, TodoQuery, get_todo, list_todos, stats
-from storage.types import (
-    BATCH_OPS,
-    Command,
-    parse_batch,
-    parse_op,
-    shown,
-    text_problem,
-)
+from hub.rest import answers
+from hub.rest.bodies import Batch
+from hub.rest.common import JSON, hub_of, path_uuid, signed_in, visible_list
+from hub.rest.queries import ListScope, TodoFilters
+from hub.rest.spec import Operation, query_of, routes_of
+from hub.rest.writes import write_one
+from storage.changes import log_position
+from storage.clock import utcnow
+from storage.todos import get_todo, list_todos, stats
+from storage.types import BATCH_OPS, Op, TodoIn, TodoPatch, parse_batch, parse_op
 
 BODY_LIMIT = 1024 * 1024
 
 
-def _parse(data: Any) -> Any:
-    try:
-        return parse_op(data, allowed=BATCH_OPS)
-    except CommandRejected as exc:
-        raise HubError(exc.code, exc.message, exc.details) from None
+def _op(data: dict[str, Any]) -> Op:
+    return parse_op(data, allowed=BATCH_OPS)
+
+
+def _todo_id(request: Request) -> str:
+    return path_uuid(request, "todo_id", "todo")
 
 
 async def create(request: Request) -> Response:
     """Create a todo (201 with the todo)."""
-    user, _ = await signed_in(request)
-    op_id = operation_id(request)
-    body = await json_object(request, BODY_LIMIT)
-    op = _parse({"type": "create", "todo": body})
-    answer = await run_command(request, user.id,
-                        Command(op_id, [op], fingerprint=fingerprint(request, body)))
-    return JSON(answer["todo"], status_code=201)
+    return await write_one(request, lambda body, _: _op({"type": "create", "todo": body}),
+                           body_limit=BODY_LIMIT, answer="todo", status=201)
 
 
 async def read(request: Request) -> Response:
@@ -72,114 +50,35 @@ async def read(request: Request) -> Response:
 
 async def patch(request: Request) -> Response:
     """Merge fields into a todo; If-Match gives 412 on a version mismatch."""
-    user, _ = await signed_in(request)
-    op_id, if_version = operation_id(request), if_match(request)
-    body = await json_object(request, BODY_LIMIT)
-    op = _parse({"type": "update", "todo_id": _todo_id(request), "patch": body,
-                 "if_version": if_version})
-    try:
-        answer = await run_command(request, user.id,
-                            Command(op_id, [op], fingerprint=fingerprint(request, body)))
-    except HubError as exc:
-        raise conflict_to_412(exc, if_version) from None
-    return JSON(answer["todo"])
+    return await write_one(request, lambda body, version: _op(
+        {"type": "update", "todo_id": _todo_id(request), "patch": body,
+         "if_version": version}), body_limit=BODY_LIMIT, answer="todo", versioned=True)
 
 
 async def remove(request: Request) -> Response:
     """Delete a todo (204)."""
-    user, _ = await signed_in(request)
-    op_id, if_version = operation_id(request), if_match(request)
-    op = _parse({"type": "delete", "todo_id": _todo_id(request), "if_version": if_version})
-    try:
-        await run_command(request, user.id, Command(op_id, [op], fingerprint=fingerprint(request)))
-    except HubError as exc:
-        raise conflict_to_412(exc, if_version) from None
-    return Response(status_code=204)
-
-
-def _todo_id(request: Request) -> str:
-    return path_uuid(request, "todo_id", "todo")
+    return await write_one(request, lambda _, version: _op(
+        {"type": "delete", "todo_id": _todo_id(request), "if_version": version}),
+        body_limit=None, answer=None, versioned=True)
 
 
 async def batch(request: Request) -> Response:
     """Apply up to max_batch operations atomically; answers seqs and todos."""
-    hub = hub_of(request)
-    user, _ = await signed_in(request)
-    op_id = operation_id(request)
-    body = await json_body(request, BODY_LIMIT)
-    if not isinstance(body, dict) or set(body) - {"ops"}:
-        raise HubError(ErrorCode.VALIDATION, "expected {\"ops\": [...]}",
-                       [{"field": "ops", "reason": "required list; no other fields"}])
-    try:
-        ops = parse_batch(body.get("ops"), hub.settings.max_batch)
-    except CommandRejected as exc:
-        raise HubError(exc.code, exc.message, exc.details) from None
-    answer = await run_command(request, user.id,
-                        Command(op_id, ops, batch=True, fingerprint=fingerprint(request, body)))
-    return JSON(answer)
+    max_ops = hub_of(request).settings.max_batch
 
+    def ops(body: dict[str, Any] | None, _: int | None) -> list[Op]:
+        if body is None or set(body) - {"ops"}:
+            raise HubError(ErrorCode.VALIDATION, "expected {\"ops\": [...]}",
+                           [{"field": "ops", "reason": "required list; no other fields"}])
+        return parse_batch(body.get("ops"), max_ops)
 
-_BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-
-def _query(request: Request) -> TodoQuery:
-    params = request.query_params
-    details: list[dict[str, str]] = []
-    values: dict[str, Any] = {}
-    known = {"status", "completed", "priority", "tag", "q", "due_before", "due_after", "overdue",
-             "sort", "page", "per_page", "list_id", "assignee"}
-    for name in params:
-        if name not in known:
-            details.append({"field": shown(name), "reason": "unknown query parameter"})
-    choice = {"status": ("pending", "in_progress", "completed", "cancelled"),
-              "priority": ("low", "medium", "high", "urgent")}
-    for name, allowed in choice.items():
-        if name in params:
-            if params[name] not in allowed:
-                details.append({"field": name, "reason": f"must be one of {', '.join(allowed)}"})
-            values[name] = params[name]
-    for name in ("completed", "overdue"):
-        if name in params:
-            if params[name].lower() not in _BOOL:
-                details.append({"field": name, "reason": "must be true or false"})
-            else:
-                values[name] = _BOOL[params[name].lower()]
-    for name in ("tag", "q", "assignee"):
-        if name in params:
-            problem = text_problem(params[name])
-            if problem is not None:
-                details.append({"field": name, "reason": problem})
-            values[name] = params[name]
-    if "list_id" in params:
-        values["list_id"] = list_param(params["list_id"])
-    for name in ("due_before", "due_after"):
-        if name in params:
-            try:
-                values[name] = parse_moment(params[name])
-            except ValueError as exc:
-                details.append({"field": name, "reason": str(exc)})
-    sort = params.get("sort", "order")
-    if sort.lstrip("-") not in SORT_KEYS:
-        details.append({"field": "sort", "reason": f"must be one of {', '.join(SORT_KEYS)}, "
-                        "with - for descending"})
-    values["sort"] = sort
-    for name, low, high, default in (("page", 1, 1_000_000, 1), ("per_page", 1, 100, 50)):
-        try:
-            values[name] = whole_number(params.get(name), name, default, low, high)
-        except HubError as exc:
-            details += exc.details or []
-    if details:
-        raise HubError(ErrorCode.VALIDATION, f"invalid {details[0]['field']}: "
-                       f"{details[0]['reason']}", details)
-    return TodoQuery(**values)
+    return await write_one(request, ops, body_limit=BODY_LIMIT, answer="*")
 
 
 async def listing(request: Request) -> Response:
     """A filtered, sorted page of todos with the total and the current seq."""
-    from storage.changes import log_position
-
     user, _ = await signed_in(request)
-    query = _query(request)
+    query = query_of(TodoFilters, request).todo_query()
     async with hub_of(request).db.read(consistent=True) as conn:
         await visible_list(conn, user.id, query.list_id)
         items, total = await list_todos(conn, user.id, query, utcnow())
@@ -192,20 +91,28 @@ async def listing(request: Request) -> Response:
 async def statistics(request: Request) -> Response:
     """Totals per status, overdue and completion rate."""
     user, _ = await signed_in(request)
-    list_id = request.query_params.get("list_id")
-    list_id = list_param(list_id) if list_id is not None else None
+    list_id = query_of(ListScope, request).list_id
     async with hub_of(request).db.read() as conn:
         await visible_list(conn, user.id, list_id)
         result = await stats(conn, user.id, utcnow(), list_id)
     return JSON(result)
 
 
-routes = [
-    Route("/api/todos", listing, methods=["GET"]),
-    Route("/api/todos", create, methods=["POST"]),
-    Route("/api/todos/stats", statistics, methods=["GET"]),
-    Route("/api/todos/batch", batch, methods=["POST"]),
-    Route("/api/todos/{todo_id}", read, methods=["GET"]),
-    Route("/api/todos/{todo_id}", patch, methods=["PATCH"]),
-    Route("/api/todos/{todo_id}", remove, methods=["DELETE"]),
+_WRITE = ("Idempotency-Key",)
+operations = [
+    Operation("GET", "/api/todos", listing, {200: answers.TodoPage}, "todos",
+              query=TodoFilters, errors=(404,)),
+    Operation("POST", "/api/todos", create, {201: answers.Todo}, "todos", body=TodoIn,
+              headers=_WRITE, errors=(404, 409)),
+    Operation("GET", "/api/todos/stats", statistics, {200: answers.Stats}, "todos",
+              query=ListScope, errors=(404,)),
+    Operation("POST", "/api/todos/batch", batch, {200: answers.BatchResult}, "todos",
+              body=Batch, headers=_WRITE, errors=(404, 409)),
+    Operation("GET", "/api/todos/{todo_id}", read, {200: answers.Todo}, "todos",
+              errors=(404,)),
+    Operation("PATCH", "/api/todos/{todo_id}", patch, {200: answers.Todo}, "todos",
+              body=TodoPatch, headers=("If-Match", *_WRITE), errors=(404, 409, 412)),
+    Operation("DELETE", "/api/todos/{todo_id}", remove, {204: None}, "todos",
+              headers=("If-Match", *_WRITE), errors=(404, 409, 412)),
 ]
+routes = routes_of(operations)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from auth.access_tokens import BadTokenRequest, create_token
+from auth.access_tokens import TokenRequest, create_token
 from hub.authn import is_personal
 from hub.errors import ErrorCode, HubError
+from hub.rest import answers
 from hub.rest.common import JSON, hub_of, json_object, signed_in
+from hub.rest.spec import Operation, routes_of, validated
 from storage.access_tokens import delete_access_token, list_access_tokens
 
 BODY_LIMIT = 16 * 1024
-FIELDS = {"name", "scope", "expires_in"}
 
 
 async def create(request: Request) -> Response:
@@ -26,18 +26,10 @@ async def create(request: Request) -> Response:
     if is_personal(claims):
         raise HubError(ErrorCode.FORBIDDEN, "an access token cannot make access tokens; "
                        "sign in with a password")
-    body = await json_object(request, BODY_LIMIT)
-    unknown = sorted(set(body) - FIELDS)
-    if unknown:
-        raise HubError(ErrorCode.VALIDATION, f"invalid {unknown[0]}: unknown field",
-                       [{"field": name, "reason": "unknown field"} for name in unknown])
-    try:
-        async with hub.db.write() as conn:
-            record, token = await create_token(conn, user.id, body.get("name"),
-                                               body.get("scope"), body.get("expires_in"))
-    except BadTokenRequest as exc:
-        raise HubError(ErrorCode.VALIDATION, str(exc),
-                       [{"field": exc.field, "reason": exc.reason}]) from None
+    wanted = validated(TokenRequest, await json_object(request, BODY_LIMIT))
+    async with hub.db.write() as conn:
+        record, token = await create_token(conn, user.id, wanted.name, wanted.scope,
+                                           wanted.expires_in)
     return JSON({**record.public(), "token": token}, status_code=201)
 
 
@@ -62,8 +54,11 @@ async def revoke(request: Request) -> Response:
     return Response(status_code=204)
 
 
-routes = [
-    Route("/api/tokens", create, methods=["POST"]),
-    Route("/api/tokens", index, methods=["GET"]),
-    Route("/api/tokens/{token_id}", revoke, methods=["DELETE"]),
+operations = [
+    Operation("POST", "/api/tokens", create, {201: answers.NewAccessToken}, "tokens",
+              body=TokenRequest),
+    Operation("GET", "/api/tokens", index, {200: answers.AccessTokens}, "tokens"),
+    Operation("DELETE", "/api/tokens/{token_id}", revoke, {204: None}, "tokens",
+              errors=(404,)),
 ]
+routes = routes_of(operations)

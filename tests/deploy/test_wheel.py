@@ -44,6 +44,9 @@ def test_the_wheel_installs_and_serves_the_client(tmp_path: Path) -> None:
     (wheel,) = (tmp_path / "dist").glob("todohub-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "hub/_static/index.html" in names and "hub/_static/app.js" in names
+    assert {"hub/_static/apidocs/index.html", "hub/_static/apidocs/docs.js",
+            "hub/_static/apidocs/swagger-ui-bundle.js", "hub/_static/apidocs/swagger-ui.css",
+            "hub/_static/apidocs/LICENSE"} <= set(names), "the API docs page ships"
     assert "auth/data/common-passwords.txt" in names
     assert "storage/migrations/env.py" in names
     assert not [n for n in names if n.startswith("bench/")], "bench is not shipped"
@@ -84,6 +87,11 @@ def test_the_wheel_installs_and_serves_the_client(tmp_path: Path) -> None:
             time.sleep(0.1)
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status_code == 200 and "<script" in page.text
+        docs = httpx.get(f"http://127.0.0.1:{port}/api/docs", timeout=5)
+        assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
+        bundle = httpx.get(f"http://127.0.0.1:{port}/api/docs/assets/swagger-ui-bundle.js",
+                           timeout=5)
+        assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
         module = httpx.get(f"http://127.0.0.1:{port}/app.js", timeout=5)
         assert module.status_code == 200
         assert module.text == (REPO_ROOT / "static" / "app.js").read_text()

@@ -34,6 +34,7 @@ def test_curl_tour_client_and_python_device_run_against_a_real_hub(hub: RunningH
     assert done.returncode == 0, done.stderr
     assert '"title":"Buy milk"' in done.stdout
     assert "id: 1\n" in done.stdout and '"type":"change"' in done.stdout
+    assert " paths documented" in done.stdout
     token = done.stdout.rsplit("TOKEN=", 1)[1].strip()
     assert token.startswith("thp_")
     client, device = _blocks("python")[:2]

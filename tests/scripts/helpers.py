@@ -1,7 +1,12 @@
-"""Helpers for tests of the scripts' surface: personal access tokens over a real hub."""
+"""Helpers for tests of the scripts' surface: personal access tokens over a real hub, and
+the todohub command run as a person runs it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,3 +28,23 @@ async def make_token(hub: HubAddress, tokens: dict[str, Any], scope: str = "writ
 def pat(token: str) -> dict[str, str]:
     """The Authorization header of a personal access token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def cli_env(tmp_path: Path, url: str, **extra: str) -> dict[str, str]:
+    """An environment for the command: its own config folder, the hub at ``url``, no other
+    TODOHUB_ setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TODOHUB_")}
+    return {**env, "XDG_CONFIG_HOME": str(tmp_path / "config"), "TODOHUB_URL": url, **extra}
+
+
+def todohub(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run ``todohub ARGS`` to its end."""
+    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True,
+                          timeout=60, env=env, input=stdin)
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], words: str) -> None:
+    """The command failed with exit status 1 and one line on stderr holding ``words``."""
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("todohub: ") and words in lines[0], lines

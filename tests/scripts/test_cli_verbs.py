@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,25 +13,9 @@ import httpx
 
 from tests.client import PASSWORD, TIMEOUT, bearer, register
 from tests.scale.cluster import HubProcess
-from tests.scripts.helpers import make_token
+from tests.scripts.helpers import cli_env, make_token, one_line_error, todohub
 from tests.servers import RunningHub
 from tests.services import free_port
-
-
-def _env(tmp_path: Path, url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TODOHUB_")}
-    return {**env, "XDG_CONFIG_HOME": str(tmp_path / "config"), "TODOHUB_URL": url, **extra}
-
-
-def _todohub(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True,
-                          timeout=60, env=env, input=stdin)
-
-
-def _one_line_error(done: subprocess.CompletedProcess[str], words: str) -> None:
-    assert done.returncode == 1, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("todohub: ") and words in lines[0], lines
 
 
 async def test_login_add_todos_done(hub: RunningHub, tmp_path: Path) -> None:
@@ -41,8 +23,8 @@ async def test_login_add_todos_done(hub: RunningHub, tmp_path: Path) -> None:
     and with --json."""
     login = await register(hub)
     username = login["user"]["username"]
-    env = _env(tmp_path, hub.url)
-    signed = await asyncio.to_thread(_todohub, env, "login", "--username", username,
+    env = cli_env(tmp_path, hub.url)
+    signed = await asyncio.to_thread(todohub, env, "login", "--username", username,
                                      stdin=PASSWORD + "\n")
     assert signed.returncode == 0, signed.stderr
     stored = tmp_path / "config" / "todohub" / "config.json"
@@ -52,23 +34,23 @@ async def test_login_add_todos_done(hub: RunningHub, tmp_path: Path) -> None:
         tokens = (await http.get("/api/tokens", headers=bearer(login))).json()["tokens"]
     assert [t["scope"] for t in tokens] == ["write"]
 
-    empty = await asyncio.to_thread(_todohub, env, "todos")
+    empty = await asyncio.to_thread(todohub, env, "todos")
     assert empty.returncode == 0 and "no todos" in empty.stdout
-    added = await asyncio.to_thread(_todohub, env, "add", "Buy milk", "--tag", "home",
+    added = await asyncio.to_thread(todohub, env, "add", "Buy milk", "--tag", "home",
                                     "--due", "2026-12-24")
     assert added.returncode == 0, added.stderr
     assert "Buy milk" in added.stdout and "#home" in added.stdout
     assert "due 2026-12-24T00:00:00" in added.stdout
-    listed = await asyncio.to_thread(_todohub, env, "todos", "--json")
+    listed = await asyncio.to_thread(todohub, env, "todos", "--json")
     todos: list[dict[str, Any]] = json.loads(listed.stdout)
     assert [t["title"] for t in todos] == ["Buy milk"] and not todos[0]["completed"]
-    done = await asyncio.to_thread(_todohub, env, "done", todos[0]["id"][:8], "--json")
+    done = await asyncio.to_thread(todohub, env, "done", todos[0]["id"][:8], "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["completed"] is True
-    human = await asyncio.to_thread(_todohub, env, "todos")
+    human = await asyncio.to_thread(todohub, env, "todos")
     assert human.stdout.startswith("[x] ") and "Buy milk" in human.stdout
-    missing = await asyncio.to_thread(_todohub, env, "done", "ffffffff")
-    _one_line_error(missing, "no todo with an id starting")
+    missing = await asyncio.to_thread(todohub, env, "done", "ffffffff")
+    one_line_error(missing, "no todo with an id starting")
 
 
 async def test_login_with_a_token_and_the_environment_override(
@@ -79,31 +61,37 @@ async def test_login_with_a_token_and_the_environment_override(
     second = await register(hub)
     mine = (await make_token(hub, first))["token"]
     theirs = (await make_token(hub, second))["token"]
-    env = _env(tmp_path, hub.url)
-    assert (await asyncio.to_thread(_todohub, env, "login", "--token", mine)).returncode == 0
-    await asyncio.to_thread(_todohub, env, "add", "first's")
-    other = await asyncio.to_thread(_todohub, {**env, "TODOHUB_TOKEN": theirs}, "todos")
+    env = cli_env(tmp_path, hub.url)
+    assert (await asyncio.to_thread(todohub, env, "login", "--token", mine)).returncode == 0
+    await asyncio.to_thread(todohub, env, "add", "first's")
+    other = await asyncio.to_thread(todohub, {**env, "TODOHUB_TOKEN": theirs}, "todos")
     assert other.returncode == 0 and "no todos" in other.stdout
-    own = await asyncio.to_thread(_todohub, env, "todos")
+    own = await asyncio.to_thread(todohub, env, "todos")
     assert "first's" in own.stdout
 
 
 async def test_each_verb_fails_in_one_line_for_a_bad_token_and_an_absent_hub(
     hub: RunningHub, tmp_path: Path
 ) -> None:
-    """A refused token and a hub that does not answer give one line on stderr and exit 1."""
+    """A refused token and a hub that does not answer give one line on stderr and exit 1,
+    for every verb (run side by side: the unreachable ones mostly wait between retries)."""
     login = await register(hub)
-    bad = _env(tmp_path, hub.url, TODOHUB_TOKEN="thp_revoked-or-never-made")
-    nowhere = _env(tmp_path, f"http://127.0.0.1:{free_port()}", TODOHUB_TOKEN="thp_x")
-    verbs = [("todos",), ("add", "x"), ("done", "abcd"), ("watch",)]
-    for verb in verbs:
-        _one_line_error(await asyncio.to_thread(_todohub, bad, *verb), "refused the token")
-        _one_line_error(await asyncio.to_thread(_todohub, nowhere, *verb), "cannot reach")
-    wrong = await asyncio.to_thread(_todohub, _env(tmp_path, hub.url), "login", "--username",
+    bad = cli_env(tmp_path, hub.url, TODOHUB_TOKEN="thp_revoked-or-never-made")
+    nowhere = cli_env(tmp_path, f"http://127.0.0.1:{free_port()}", TODOHUB_TOKEN="thp_x")
+    verbs = [("todos",), ("todos", "--list", "Inbox"), ("add", "x"), ("add", "x", "--list", "L"),
+             ("done", "abcd"), ("watch",), ("lists",), ("lists", "add", "L"),
+             ("lists", "invite", "L"), ("lists", "join", "token")]
+    runs = [(env, verb, words) for verb in verbs
+            for env, words in ((bad, "refused the token"), (nowhere, "cannot reach"))]
+    done = await asyncio.gather(*(asyncio.to_thread(todohub, env, *verb)
+                                  for env, verb, _ in runs))
+    for (_, verb, words), ended in zip(runs, done, strict=True):
+        one_line_error(ended, words)
+    wrong = await asyncio.to_thread(todohub, cli_env(tmp_path, hub.url), "login", "--username",
                                     login["user"]["username"], "--password", "wrong-Horse-9")
-    _one_line_error(wrong, "unauthorized")
-    _one_line_error(await asyncio.to_thread(
-        _todohub, _env(tmp_path, nowhere["TODOHUB_URL"]), "login", "--token", "thp_x"),
+    one_line_error(wrong, "unauthorized")
+    one_line_error(await asyncio.to_thread(
+        todohub, cli_env(tmp_path, nowhere["TODOHUB_URL"]), "login", "--token", "thp_x"),
         "cannot reach")
 
 
@@ -120,7 +108,7 @@ async def test_watch_prints_changes_live_and_survives_a_hub_restart(tmp_path: Pa
         await hubs[0].wait_healthy()
         login = await register(hubs[0])
         token = (await make_token(hubs[0], login))["token"]
-        env = _env(tmp_path, hubs[0].url, TODOHUB_TOKEN=token)
+        env = cli_env(tmp_path, hubs[0].url, TODOHUB_TOKEN=token)
         for extra in (["--json"], []):
             watchers.append(await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "hub", "watch", "--since", "0", *extra, env=env,
