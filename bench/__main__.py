@@ -1,4 +1,4 @@
-"""``python -m bench fanout|connections|throughput|sharing|storm|hellos|compare``: run a
+"""``python -m bench fanout|connections|throughput|sharing|storm|hellos|atrest|compare``: run a
 benchmark, print what it measured."""
 
 from __future__ import annotations
@@ -126,6 +126,16 @@ def _hellos(args: argparse.Namespace) -> int:
         profile=args.profile,
     )
     result = _run(lambda: run_hellos(config))
+    _print(result, args.json)
+    return 0 if result.ok else 1
+
+
+def _at_rest(args: argparse.Namespace) -> int:
+    from bench.atrest import AtRestConfig, run_at_rest
+
+    config = AtRestConfig(users=args.users, hold=args.hold, database_url=args.database or "",
+                          hub_args=_hub_args(args.hub_arg), data_dir=args.data_dir)
+    result = _run(lambda: run_at_rest(config))
     _print(result, args.json)
     return 0 if result.ok else 1
 
@@ -271,6 +281,15 @@ def main(argv: list[str] | None = None) -> int:
         _target(parser_)
     storm.set_defaults(func=_storm)
     hellos.set_defaults(func=_hellos)
+
+    at_rest = commands.add_parser(
+        "atrest", help="memory at rest after sign-ins with the default password hashing")
+    at_rest.add_argument("--users", type=int, default=200, help="users who register and log in")
+    at_rest.add_argument("--hold", type=float, default=5.0,
+                         help="seconds of quiet before the memory is read")
+    at_rest.add_argument("--database", metavar="URL", help="PostgreSQL server; default SQLite")
+    _common(at_rest)
+    at_rest.set_defaults(func=_at_rest)
 
     comparing = commands.add_parser(
         "compare", help="one benchmark against two servers, alternating, with the ratio")

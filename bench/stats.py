@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 try:  # orjson is optional: it only makes the load generator cheaper.
-    import orjson
+    import orjson  # type: ignore[import-not-found, unused-ignore]
 
     def loads(text: str | bytes) -> object:
         """Parse JSON (orjson when installed)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.atrest import AtRestConfig, run_at_rest
 from bench.compare import compare
 from bench.connections import ConnectionsConfig, run_connections
 from bench.fanout import FanoutConfig, run_fanout
@@ -132,6 +133,18 @@ async def test_hellos_give_each_device_what_its_since_asks_for(tmp_path: Path,
     assert result.synced == 12 and result.errors == [], result.report()
     assert result.wrong == 0
     assert result.ok
+
+
+async def test_at_rest_signs_users_in_with_real_hashing_and_reads_memory(
+        tmp_path: Path) -> None:
+    """3 users sign in with the hub's default argon2 costs and each syncs a socket; the
+    memory figures are read from the hub process."""
+    config = AtRestConfig(users=3, hold=0.2, data_dir=str(tmp_path))
+    async with asyncio.timeout(DEADLINE):
+        result = await run_at_rest(config)
+    assert result.ok, result.report()
+    assert 0 < result.rss_before_kib <= result.rss_peak_kib
+    assert 0 < result.rss_at_rest_kib <= result.rss_peak_kib
 
 
 async def test_floor_serves_the_fanout_benchmark(tmp_path: Path) -> None:
