@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,10 +11,16 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolResetState
+
+log = logging.getLogger("todohub.storage")
+
+# Commits between two checkpoints of SQLite's write-ahead log (a command group writes a
+# handful of pages; SQLite's own checkpoint came every 1,000 pages).
+CHECKPOINT_EVERY = 100
 
 
-def _sqlite_hooks(engine: AsyncEngine, begin: str) -> None:
+def _sqlite_hooks(engine: AsyncEngine, begin: str, writer: bool) -> None:
     """Let SQLAlchemy emit BEGIN itself so that SAVEPOINT isolates (SQLite dialect docs)."""
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -23,11 +31,35 @@ def _sqlite_hooks(engine: AsyncEngine, begin: str) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        if writer:
+            # A checkpoint is the one fsync of WAL mode at synchronous=NORMAL; made by the
+            # commit that crosses the threshold it held that commit (and its answer) for
+            # milliseconds. Database.committed() runs them on a reader connection instead.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # The engines are made with pool_reset_on_return=None: the pool's own rollback is a
+        # hand-off to aiosqlite's thread on every return, and the fast paths
+        # (storage.drivers.sqlite) end their transactions themselves. A connection still in
+        # one is rolled back here.
+        if state.asyncio_safe and not state.transaction_was_reset \
+                and _in_transaction(dbapi_connection):
+            dbapi_connection.rollback()
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    """Whether the aiosqlite connection under ``dbapi_connection`` is inside a transaction
+    (when that cannot be told, it is taken to be)."""
+    try:
+        return bool(dbapi_connection.driver_connection.in_transaction)
+    except (AttributeError, ValueError):
+        return True
 
 
 class Database:
@@ -39,21 +71,47 @@ class Database:
         if self.is_sqlite:
             # One writer connection (SQLite serialises writers anyway); BEGIN IMMEDIATE takes
             # the write lock up front so a transaction never fails upgrading it.
-            self.writer = create_async_engine(url, pool_size=1, max_overflow=0)
-            _sqlite_hooks(self.writer, "BEGIN IMMEDIATE")
-            self.reader = create_async_engine(url, pool_size=4, max_overflow=4)
-            _sqlite_hooks(self.reader, "BEGIN")
+            self.writer = create_async_engine(url, pool_size=1, max_overflow=0,
+                                              pool_reset_on_return=None)
+            _sqlite_hooks(self.writer, "BEGIN IMMEDIATE", writer=True)
+            self.reader = create_async_engine(url, pool_size=4, max_overflow=4,
+                                              pool_reset_on_return=None)
+            _sqlite_hooks(self.reader, "BEGIN", writer=False)
         else:
             self.writer = create_async_engine(
                 url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
             )
             self.reader = self.writer
 
+        self._commits = 0
+        self._checkpoint: asyncio.Task[None] | None = None
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a write transaction, committed on success."""
         async with self.writer.begin() as conn:
             yield conn
+        self.committed()
+
+    def committed(self) -> None:
+        """Count a committed write; on SQLite every ``CHECKPOINT_EVERY`` commits start a
+        checkpoint of the write-ahead log beside the writer (one at a time)."""
+        if not self.is_sqlite:
+            return
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY and (
+                self._checkpoint is None or self._checkpoint.done()):
+            self._commits = 0
+            self._checkpoint = asyncio.ensure_future(self._run_checkpoint())
+
+    async def _run_checkpoint(self) -> None:
+        try:
+            async with self.reader.connect() as conn:
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                # PASSIVE: copies what no reader still needs, never waits for the writer.
+                await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception as exc:  # the next one tries again; the log only grows meanwhile
+            log.warning("checkpoint of the write-ahead log failed: %s", exc)
 
     @asynccontextmanager
     async def read(self, consistent: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -67,6 +125,8 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._checkpoint is not None:
+            await self._checkpoint
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()

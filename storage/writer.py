@@ -1,7 +1,7 @@
 """The writer that groups: a whole group of commands in one transaction, by the fastest path
 the database offers.
 
-- SQLite through aiosqlite: storage.drivers.sqlite (two hand-offs to the driver's thread);
+- SQLite through aiosqlite: storage.drivers.sqlite (one hand-off to the driver's thread);
 - PostgreSQL through asyncpg: storage.drivers.postgres (five round trips);
 - any other driver: storage.drivers.core, the plain SQLAlchemy path.
 
@@ -97,8 +97,10 @@ class GroupWriter:
             async with self._db.writer.connect() as conn:
                 driver = (await conn.get_raw_connection()).driver_connection
                 if sqlite.usable(driver):
-                    return await sqlite.write(driver, conn.dialect, items, self._clock,
-                                              self._new_id)
+                    outcomes = await sqlite.write(driver, conn.dialect, items, self._clock,
+                                                  self._new_id)
+                    self._db.committed()
+                    return outcomes
         else:
             fresh = self._held is None
             conn = self._held = self._held or await self._db.writer.connect()

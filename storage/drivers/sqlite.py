@@ -1,11 +1,12 @@
-"""The fast paths on SQLite: a whole group in two hand-offs to the aiosqlite connection's
-own thread, the transaction owned here; a whole read plan (storage.plans) in one.
+"""The fast paths on SQLite: a whole group, or a whole read plan (storage.plans), in one
+hand-off to the aiosqlite connection's own thread, the transaction owned here.
 
 Through SQLAlchemy each statement costs about four hand-offs to aiosqlite's thread (cursor,
 execute, fetch, close) and 300-400 us of CPU on a 2-core machine, which capped the writer
-near 270 commands/s. Here: BEGIN IMMEDIATE and the reads in one hand-off, the rules on the
-event loop, then the writes and COMMIT in another (the private hand-off SQLAlchemy's
-aiosqlite dialect also uses). A read plan runs BEGIN, every step and ROLLBACK in one.
+near 270 commands/s. Here a group's BEGIN IMMEDIATE, reads, rules, writes and COMMIT run
+in one hand-off (the private one SQLAlchemy's aiosqlite dialect also uses): every hand-off
+waits for the thread and then for the event loop, which under load costs more than the
+rules it would keep on the loop. A read plan runs BEGIN, every step and ROLLBACK in one.
 """
 
 from __future__ import annotations
@@ -61,55 +62,42 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
                 clock: rules.Clock, new_id: rules.NewId) -> list[rules.Outcome]:
     """Apply ``items`` in one transaction of their own on the aiosqlite connection
     ``driver`` (see storage.drivers.core.apply_group for the outcomes). Any failure rolls
-    back (and the pool rolls back a connection returned in a transaction, should we be
-    cancelled between the two hand-offs)."""
+    back."""
     first = rules.needs(items)
     scope_reads = [statements.compiled(statement, dialect) for statement in _SCOPE_READS]
     reads = [statements.compiled(statement, dialect) for statement in _READS]
 
     def read(db: sqlite3.Connection) -> rules.Loaded:
+        db.execute("BEGIN IMMEDIATE")  # the write lock up front, as storage.engine does
+        values = {"todo_ids": dumps(first.todo_ids), "actors": dumps(first.actors)}
+
+        def rows(compiled: statements.Compiled) -> list[Any]:
+            sql, names = compiled
+            return db.execute(sql, [values[name] for name in names]).fetchall()
+
+        todo_lists, memberships, members = scope_reads
+        scope, lists = rules.involved_lists(
+            first, rows(todo_lists) if first.todo_ids else [], rows(memberships))
+        values["lists"] = dumps(lists)
+        needs = rules.scoped(first, scope, rows(members) if lists else [])
+        values.update({name: dumps(ids)
+                       for name, ids in statements.read_values(needs).items()})
+        results = [rows(compiled) if want else []
+                   for compiled, want in zip(reads, statements.wanted(needs), strict=True)]
+        return statements.loaded(needs, scope, *results)
+
+    def work(db: sqlite3.Connection) -> list[rules.Outcome]:
         try:
-            db.execute("BEGIN IMMEDIATE")  # the write lock up front, as storage.engine does
-            values = {"todo_ids": dumps(first.todo_ids), "actors": dumps(first.actors)}
-
-            def rows(compiled: statements.Compiled) -> list[Any]:
-                sql, names = compiled
-                return db.execute(sql, [values[name] for name in names]).fetchall()
-
-            todo_lists, memberships, members = scope_reads
-            scope, lists = rules.involved_lists(
-                first, rows(todo_lists) if first.todo_ids else [], rows(memberships))
-            values["lists"] = dumps(lists)
-            needs = rules.scoped(first, scope, rows(members) if lists else [])
-            values.update({name: dumps(ids)
-                           for name, ids in statements.read_values(needs).items()})
-            results = [rows(compiled) if want else []
-                       for compiled, want in zip(reads, statements.wanted(needs), strict=True)]
-            return statements.loaded(needs, scope, *results)
-        except BaseException:
-            _rollback(db)
-            raise
-
-    loaded = await _in_driver_thread(driver, read)
-    try:
-        outcomes, writes = rules.apply_group(items, loaded, clock, new_id)
-        batches = [statements.positional(kind, dialect, rows)
-                   for kind, rows in statements.write_batches(writes)]
-    except BaseException:
-        await _in_driver_thread(driver, _rollback)
-        raise
-
-    def commit(db: sqlite3.Connection) -> None:
-        try:
-            for sql, params in batches:
-                db.executemany(sql, params)
+            outcomes, writes = rules.apply_group(items, read(db), clock, new_id)
+            for kind, rows in statements.write_batches(writes):
+                db.executemany(*statements.positional(kind, dialect, rows))
             db.execute("COMMIT")
+            return outcomes
         except BaseException:
             _rollback(db)
             raise
 
-    await _in_driver_thread(driver, commit)
-    return outcomes
+    return await _in_driver_thread(driver, work)
 
 
 class _Read(NamedTuple):

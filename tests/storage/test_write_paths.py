@@ -209,7 +209,7 @@ async def _compare(fresh_url: Callable[[], Awaitable[str]], seeds: range) -> Non
 
 
 async def test_write_paths_agree_on_sqlite(tmp_path: Path) -> None:
-    """aiosqlite's fast path (two hand-offs to its thread) against SQLAlchemy's plain path."""
+    """aiosqlite's fast path (one hand-off to its thread) against SQLAlchemy's plain path."""
     template = tmp_path / "template.db"
     await upgrade(f"sqlite+aiosqlite:///{template}")
     count = itertools.count()
