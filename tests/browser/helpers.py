@@ -47,6 +47,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "Correct-horse-battery-1"
 TIMEOUT_MS = 5_000
+LIVE_MS = 1_000  # a change shows on the other devices within one second
 # Console messages the browser itself prints for refused network traffic; allowed only on
 # devices a test takes offline on purpose.
 NETWORK_NOISE = (

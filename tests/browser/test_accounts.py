@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.browser.helpers import (
+    LIVE_MS,
     PASSWORD,
     DeviceFactory,
     Route,
@@ -19,8 +20,6 @@ from tests.browser.helpers import (
     server_state,
 )
 from tests.servers import RunningHub
-
-LIVE_MS = 1_000
 
 
 def test_first_visit_is_a_guest_that_survives_reloads(

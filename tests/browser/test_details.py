@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from tests.browser.helpers import (
+    LIVE_MS,
     Device,
     DeviceFactory,
     choose_list,
@@ -21,8 +22,6 @@ from tests.browser.helpers import (
     signed_in,
 )
 from tests.servers import RunningHub
-
-LIVE_MS = 1_000
 
 
 def open_details(device: Device, title: str) -> None:

@@ -5,6 +5,7 @@ changes from the other devices, and moving a todo to another list."""
 from __future__ import annotations
 
 from tests.browser.helpers import (
+    LIVE_MS,
     DeviceFactory,
     choose_list,
     expect,
@@ -19,8 +20,6 @@ from tests.browser.helpers import (
     signed_in,
 )
 from tests.servers import RunningHub
-
-LIVE_MS = 1_000
 
 
 def test_first_visit_is_the_inbox_with_no_panel_open(

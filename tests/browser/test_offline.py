@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.browser.helpers import (
+    LIVE_MS,
     NETWORK_NOISE,
     CuttableProxy,
     Device,
@@ -25,7 +26,6 @@ from tests.browser.helpers import (
 )
 from tests.servers import RunningHub
 
-LIVE_MS = 1_000
 COMPLETED = re.compile(r"\bcompleted\b")
 ProxyFactory = Callable[[RunningHub], CuttableProxy]
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from tests.browser.helpers import (
+    LIVE_MS,
     NETWORK_NOISE,
     CuttableProxy,
     Device,
@@ -29,7 +30,6 @@ from tests.browser.helpers import (
 from tests.browser.test_offline import go_offline, go_online
 from tests.servers import RunningHub
 
-LIVE_MS = 1_000
 COMPLETED = re.compile(r"\bcompleted\b")
 ProxyFactory = Callable[[RunningHub], CuttableProxy]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.browser.helpers import (
+    LIVE_MS,
     DeviceFactory,
     choose_list,
     expect,
@@ -21,7 +22,6 @@ from tests.browser.helpers import (
 )
 from tests.servers import RunningHub
 
-LIVE_MS = 1_000
 COMPLETED = re.compile(r"\bcompleted\b")
 NOT_FOUND_NOISE = ("Failed to load resource: the server responded with a status of 404",)
 

@@ -6,10 +6,9 @@ import re
 
 import httpx
 
-from tests.browser.helpers import Device, DeviceFactory, expect, login, register
+from tests.browser.helpers import LIVE_MS, Device, DeviceFactory, expect, login, register
 from tests.servers import RunningHub
 
-LIVE_MS = 1_000  # a change shows on the other device within one second
 COMPLETED = re.compile(r"\bcompleted\b")
 
 
