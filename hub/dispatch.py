@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
@@ -115,8 +114,6 @@ class Dispatcher:
         self._publishing = False
         self.limits = limits or Limits()
         self._writer = GroupWriter(db, limits=self.limits)
-        # Labelled metric children, looked up once: labels() costs more than the increment.
-        self._counted: dict[tuple[str, str], Any] = {}
 
     async def start(self) -> None:
         """Start the writer loop and the publishing loop."""
@@ -318,7 +315,4 @@ class Dispatcher:
             pending.settle(None, error)
 
     def _count(self, kind: str, result: str) -> None:
-        counter = self._counted.get((kind, result))
-        if counter is None:
-            counter = self._counted[(kind, result)] = self._metrics.commands.labels(kind, result)
-        counter.inc()
+        self._metrics.command(kind, result).inc()
