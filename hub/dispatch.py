@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 
@@ -34,15 +33,49 @@ log = logging.getLogger("todohub.dispatch")
 PUBLISHERS = 8
 
 
-@dataclass
+# Called once with a command's outcome: its Applied, or the error that refused it.
+Reply = Callable[[Applied | None, Exception | None], None]
+
+
 class _Pending:
-    user_id: str
-    command: Command
-    device: str
-    future: asyncio.Future[Applied]
-    started: float = field(default_factory=time.perf_counter)
-    result: Applied | None = None
-    error: Exception | None = None
+    """A queued command and whom to tell its outcome: a future (``submit``) or a reply
+    called in commit order (``send``)."""
+
+    __slots__ = ("user_id", "command", "device", "future", "reply", "started", "result",
+                 "error")
+
+    def __init__(self, user_id: str, command: Command, device: str,
+                 future: asyncio.Future[Applied] | None, reply: Reply | None) -> None:
+        self.user_id, self.command, self.device = user_id, command, device
+        self.future, self.reply = future, reply
+        self.started = time.perf_counter()
+        self.result: Applied | None = None
+        self.error: Exception | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether its outcome was already given."""
+        return self.future.done() if self.future is not None else self.reply is None
+
+    def settle(self, result: Applied | None, error: Exception | None) -> None:
+        """Give the outcome, once: the result when there is one, else the error."""
+        future, reply = self.future, self.reply
+        if future is not None:
+            if not future.done():
+                if result is not None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(error or HubError(ErrorCode.INTERNAL,
+                                                           "internal error"))
+            return
+        if reply is None:
+            return
+        self.reply = None
+        try:
+            reply(result, error)
+        except Exception:
+            # As a future's callback would be: one device's failure is not its neighbours'.
+            log.exception("answering a command failed")
 
 
 def _unavailable(exc: Exception) -> bool:
@@ -81,8 +114,6 @@ class Dispatcher:
         self._publishing = False
         self.limits = limits or Limits()
         self._writer = GroupWriter(db, limits=self.limits)
-        # Labelled metric children, looked up once: labels() costs more than the increment.
-        self._counted: dict[tuple[str, str], Any] = {}
 
     async def start(self) -> None:
         """Start the writer loop and the publishing loop."""
@@ -109,19 +140,26 @@ class Dispatcher:
         while not self._outbox.empty():
             left += self._outbox.get_nowait()[1]
         for pending in left:
-            if not pending.future.done():
-                pending.future.set_exception(
-                    HubError(ErrorCode.UNAVAILABLE, "the hub is shutting down; retry")
-                )
+            pending.settle(None, HubError(ErrorCode.UNAVAILABLE,
+                                          "the hub is shutting down; retry"))
 
     def submit(self, user_id: str, command: Command, device: str) -> asyncio.Future[Applied]:
         """Queue ``command``; the future gives its Applied or raises HubError."""
         future: asyncio.Future[Applied] = asyncio.get_running_loop().create_future()
-        if not self._accepting:
-            future.set_exception(HubError(ErrorCode.UNAVAILABLE, "the hub is shutting down"))
-            return future
-        self._queue.put_nowait(_Pending(user_id, command, device, future))
+        self._enqueue(_Pending(user_id, command, device, future, None))
         return future
+
+    def send(self, user_id: str, command: Command, device: str, reply: Reply) -> None:
+        """Queue ``command``; ``reply`` is called once with its Applied (and no error) or
+        with the HubError that refused it, in commit order, right after its changes are
+        published (so an ack leaves in the same turn as its change frames)."""
+        self._enqueue(_Pending(user_id, command, device, None, reply))
+
+    def _enqueue(self, pending: _Pending) -> None:
+        if not self._accepting:
+            pending.settle(None, HubError(ErrorCode.UNAVAILABLE, "the hub is shutting down"))
+            return
+        self._queue.put_nowait(pending)
 
     async def execute(self, user_id: str, command: Command, device: str) -> Applied:
         """Apply ``command`` and wait for its answer."""
@@ -175,7 +213,7 @@ class Dispatcher:
     async def _publish_group(self, ordered: list[_Pending]) -> None:
         """Publish the group's changes: one user's in seq order, different users' side by
         side, a few at a time (with Redis each publish is a round trip on a pooled
-        connection)."""
+        connection; a broker that never waits takes them one after another)."""
         by_user: dict[str, list[tuple[int, str]]] = {}
         for pending in ordered:
             if pending.result is not None:
@@ -188,7 +226,7 @@ class Dispatcher:
                 for seq, frame in frames:
                     await self._publish(user_id, seq, frame)
 
-        if len(by_user) == 1:
+        if len(by_user) == 1 or self._broker.immediate:
             await publisher()
         elif by_user:
             await asyncio.gather(*(publisher()
@@ -197,8 +235,7 @@ class Dispatcher:
     @staticmethod
     def _fail_all(group: list[_Pending], error: HubError) -> None:
         for pending in group:
-            if not pending.future.done():
-                pending.future.set_exception(error)
+            pending.settle(None, error)
 
     async def _write(self, group: list[_Pending]) -> list[_Pending]:
         """Commit the group; returns it in the order its changes are to be published.
@@ -265,20 +302,17 @@ class Dispatcher:
         kind = pending.command.kind
         elapsed = time.perf_counter() - pending.started
         self._metrics.command_latency.observe(elapsed)
-        if pending.future.done():
+        if pending.settled:
             return
         if pending.result is not None:
             result = "duplicate" if pending.result.duplicate else "ok"
             self._count(kind, result)
-            pending.future.set_result(pending.result)
+            pending.settle(pending.result, None)
         else:
             error = pending.error or HubError(ErrorCode.INTERNAL, "internal error")
             code = error.code.value if isinstance(error, HubError) else "internal"
             self._count(kind, code)
-            pending.future.set_exception(error)
+            pending.settle(None, error)
 
     def _count(self, kind: str, result: str) -> None:
-        counter = self._counted.get((kind, result))
-        if counter is None:
-            counter = self._counted[(kind, result)] = self._metrics.commands.labels(kind, result)
-        counter.inc()
+        self._metrics.command(kind, result).inc()

@@ -83,19 +83,22 @@ def _decode(text: str | bytes) -> tuple[Any, bool]:
         except UnicodeDecodeError:
             raise HubError(ErrorCode.BAD_REQUEST, "expected UTF-8 JSON, got bytes that are not "
                            "UTF-8") from None
-    too_deep = HubError(ErrorCode.BAD_REQUEST, f"expected JSON nested at most {MAX_DEPTH} "
-                        "levels deep")
     try:
         data = json.loads(text)
     except RecursionError:
-        raise too_deep from None
+        raise _nested_too_deep() from None
     except ValueError as exc:
         reason = "a number of more than 4300 digits" if "digits" in str(exc) else "not JSON"
         raise HubError(ErrorCode.BAD_REQUEST, f"expected JSON, got text that is {reason}"
                        ) from None
     if _too_deep(text, data):
-        raise too_deep
+        raise _nested_too_deep()
     return data, "\\u" in text or text_problem(text) is not None
+
+
+def _nested_too_deep() -> HubError:
+    return HubError(ErrorCode.BAD_REQUEST, f"expected JSON nested at most {MAX_DEPTH} levels "
+                    "deep")
 
 
 def _too_deep(text: str, data: Any) -> bool:

@@ -310,12 +310,8 @@ class Session:
                 ErrorCode.FORBIDDEN, "this access token may only read; writes need scope 'write'"
             )))
             return
-        future = self.hub.dispatcher.submit(user_id, command, device)
-
-        def answer(done: asyncio.Future[Applied]) -> None:
-            exc = done.exception()
-            if exc is None:
-                applied = done.result()
+        def answer(applied: Applied | None, exc: Exception | None) -> None:
+            if applied is not None:
                 sender.push(protocol.ack(command.op_id, applied.answer, applied.duplicate))
             elif isinstance(exc, HubError):
                 sender.push(protocol.error(command.op_id, exc))
@@ -323,8 +319,9 @@ class Session:
                 sender.push(protocol.error(command.op_id, HubError(ErrorCode.INTERNAL,
                                                                    "internal error")))
 
-        # Futures resolve in commit order, so acks leave in the order the commands came.
-        future.add_done_callback(answer)
+        # Answered in commit order, so acks leave in the order the commands came, and right
+        # after the command's changes were published: change and ack go out in one write.
+        self.hub.dispatcher.send(user_id, command, device, answer)
 
     async def _reauthenticate(self, user_id: str, token: str) -> None:
         assert self.sender is not None

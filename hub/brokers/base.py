@@ -25,6 +25,10 @@ OnReconnect = Callable[[], None]
 class Broker(ABC):
     """Publish text to a room; deliver what arrives for subscribed rooms to one callback."""
 
+    # True when ``publish`` never waits (it hands the message over before it returns):
+    # publishing side by side would then only cost tasks.
+    immediate = False
+
     def __init__(self) -> None:
         self._on_message: OnMessage = lambda room, message: None
         self._on_reconnect: OnReconnect = lambda: None

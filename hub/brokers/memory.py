@@ -8,6 +8,8 @@ from hub.brokers.base import Broker
 class MemoryBroker(Broker):
     """Delivers each published message to this process's subscribed rooms, synchronously."""
 
+    immediate = True
+
     def __init__(self) -> None:
         super().__init__()
         self._rooms: set[str] = set()
