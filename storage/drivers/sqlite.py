@@ -141,19 +141,27 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
     reads = [statements.compiled(statement, dialect) for statement in _READS]
 
     def read(db: sqlite3.Connection) -> rules.Loaded:
-        values = {"todo_ids": dumps(first.todo_ids), "actors": dumps(first.actors)}
+        values: dict[str, list[str]] = {"todo_ids": first.todo_ids, "actors": first.actors}
+        encoded: dict[str, tuple[list[str], str]] = {}
+
+        def param(name: str) -> str:
+            # Each list as JSON once, and only for a statement that runs.
+            ids = values[name]
+            done = encoded.get(name)
+            if done is None or done[0] != ids:
+                done = encoded[name] = (ids, dumps(ids))
+            return done[1]
 
         def rows(compiled: statements.Compiled) -> list[Any]:
             sql, names = compiled
-            return db.execute(sql, [values[name] for name in names]).fetchall()
+            return db.execute(sql, [param(name) for name in names]).fetchall()
 
         todo_lists, memberships, members = scope_reads
         scope, lists = rules.involved_lists(
             first, rows(todo_lists) if first.todo_ids else [], rows(memberships))
-        values["lists"] = dumps(lists)
+        values["lists"] = lists
         needs = rules.scoped(first, scope, rows(members) if lists else [])
-        values.update({name: dumps(ids)
-                       for name, ids in statements.read_values(needs).items()})
+        values.update(statements.read_values(needs))
         results = [rows(compiled) if want else []
                    for compiled, want in zip(reads, statements.wanted(needs), strict=True)]
         return statements.loaded(needs, scope, *results)
