@@ -6,10 +6,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, PoolResetState
 
@@ -18,6 +19,8 @@ log = logging.getLogger("todohub.storage")
 # Commits between two checkpoints of SQLite's write-ahead log (a command group writes a
 # handful of pages; SQLite's own checkpoint came every 1,000 pages).
 CHECKPOINT_EVERY = 100
+# How long a statement waits for another connection's lock before "database is locked".
+BUSY_TIMEOUT_MS = 10_000
 
 
 def _sqlite_hooks(engine: AsyncEngine, begin: str, writer: bool) -> None:
@@ -30,7 +33,7 @@ def _sqlite_hooks(engine: AsyncEngine, begin: str, writer: bool) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if writer:
             # A checkpoint is the one fsync of WAL mode at synchronous=NORMAL; made by the
             # commit that crosses the threshold it held that commit (and its answer) for
@@ -62,20 +65,73 @@ def _in_transaction(dbapi_connection: Any) -> bool:
         return True
 
 
-class Database:
-    """Owns the engines; hands out connections in a transaction for writing or reading."""
+class Raw(NamedTuple):
+    """A pooled connection's driver connection (aiosqlite's) and its dialect."""
 
-    def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10) -> None:
+    driver: Any
+    dialect: Dialect
+
+
+class _Kept:
+    """A connection checked out of a pool for the life of the Database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._raw: Raw | None = None
+
+    async def get(self) -> Raw:
+        if self._raw is None:
+            conn = await self._engine.connect()
+            try:
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                # Statements on the loop never wait for a lock (storage.drivers.sqlite).
+                await driver.execute("PRAGMA busy_timeout=0")
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn, self._raw = conn, Raw(driver, conn.dialect)
+        return self._raw
+
+    async def drop(self) -> None:
+        conn, self._conn, self._raw = self._conn, None, None
+        if conn is not None:
+            try:
+                await conn.invalidate()
+            finally:
+                await conn.close()
+
+    async def close(self) -> None:
+        conn, self._conn, self._raw = self._conn, None, None
+        if conn is not None:
+            await conn.close()
+
+
+class Database:
+    """Owns the engines; hands out connections in a transaction for writing or reading.
+
+    On SQLite, ``on_loop`` lets the fast paths (storage.drivers.sqlite) run their statements
+    on the event loop, on a writer and a reader connection kept for them; every write of the
+    process takes one lock (``fast_write``, ``write``), as SQLite serialises writers anyway.
+    """
+
+    def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10,
+                 on_loop: bool = True) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.on_loop = on_loop and self.is_sqlite
+        kept = 1 if self.on_loop else 0
         if self.is_sqlite:
-            # One writer connection (SQLite serialises writers anyway); BEGIN IMMEDIATE takes
-            # the write lock up front so a transaction never fails upgrading it.
-            self.writer = create_async_engine(url, pool_size=1, max_overflow=0,
-                                              pool_reset_on_return=None)
+            # One writer connection for SQLAlchemy's writes (and one kept for the fast path);
+            # BEGIN IMMEDIATE takes the write lock up front so a transaction never fails
+            # upgrading it.
+            # The loop uses connections that aiosqlite made in its own thread.
+            shared = {"connect_args": {"check_same_thread": False}} if self.on_loop else {}
+            self.writer = create_async_engine(url, pool_size=1 + kept, max_overflow=0,
+                                              pool_reset_on_return=None, **shared)
             _sqlite_hooks(self.writer, "BEGIN IMMEDIATE", writer=True)
-            self.reader = create_async_engine(url, pool_size=4, max_overflow=4,
-                                              pool_reset_on_return=None)
+            self.reader = create_async_engine(url, pool_size=4 + kept, max_overflow=4,
+                                              pool_reset_on_return=None, **shared)
             _sqlite_hooks(self.reader, "BEGIN", writer=False)
         else:
             self.writer = create_async_engine(
@@ -85,13 +141,48 @@ class Database:
 
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()
+        self._kept_writer = _Kept(self.writer)
+        self._kept_reader = _Kept(self.reader)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a write transaction, committed on success."""
-        async with self.writer.begin() as conn:
-            yield conn
+        if self.is_sqlite:
+            async with self._write_lock, self.writer.begin() as conn:
+                yield conn
+        else:
+            async with self.writer.begin() as conn:
+                yield conn
         self.committed()
+
+    @asynccontextmanager
+    async def fast_write(self) -> AsyncIterator[Raw]:
+        """SQLite: the writer's driver connection for a transaction the caller begins and
+        ends itself (storage.drivers.sqlite), with the process's write lock held: the kept
+        connection when ``on_loop``, else the pool's. A kept one is dropped after a database
+        error."""
+        async with self._write_lock:
+            if not self.on_loop:
+                async with self.writer.connect() as conn:
+                    yield Raw((await conn.get_raw_connection()).driver_connection,
+                              conn.dialect)
+                return
+            raw = await self._kept_writer.get()
+            try:
+                yield raw
+            except DBAPIError:
+                await self._kept_writer.drop()
+                raise
+
+    async def loop_reader(self) -> Raw:
+        """SQLite with ``on_loop``: the reader's driver connection kept for reads that run
+        on the event loop, whole, between two awaits (storage.drivers.sqlite.read)."""
+        return await self._kept_reader.get()
+
+    async def drop_loop_reader(self) -> None:
+        """Forget the kept reader (after a database error); the next read makes another."""
+        await self._kept_reader.drop()
 
     def committed(self) -> None:
         """Count a committed write; on SQLite every ``CHECKPOINT_EVERY`` commits start a
@@ -127,6 +218,9 @@ class Database:
         """Close every pooled connection."""
         if self._checkpoint is not None:
             await self._checkpoint
+        async with self._write_lock:
+            await self._kept_writer.close()
+        await self._kept_reader.close()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()

@@ -49,8 +49,8 @@ class GroupWriter:
     On PostgreSQL it keeps its connection from one group to the next: checking one out of
     the pool costs a round trip (pre-ping) and a reset per group. The connection is only ever
     used between a group's BEGIN and COMMIT; on any error it is thrown away and the next
-    group checks out a fresh one. On SQLite the single writer connection is shared with
-    other writers (sign-ups, sessions), so it goes back to the pool after every group.
+    group checks out a fresh one. On SQLite it takes the process's write lock per group and
+    writes on the connection the Database keeps for it (``Database.fast_write``).
     ``clock`` and ``new_id`` give each command's time and the ids of new todos.
     """
 
@@ -94,11 +94,10 @@ class GroupWriter:
     async def _todos_once(self, items: Sequence[rules.Item]) -> list[rules.Outcome]:
         driver: Any
         if self._db.is_sqlite:
-            async with self._db.writer.connect() as conn:
-                driver = (await conn.get_raw_connection()).driver_connection
-                if sqlite.usable(driver):
-                    outcomes = await sqlite.write(driver, conn.dialect, items, self._clock,
-                                                  self._new_id)
+            async with self._db.fast_write() as raw:
+                if sqlite.usable(raw.driver):
+                    outcomes = await sqlite.write(raw.driver, raw.dialect, items, self._clock,
+                                                  self._new_id, on_loop=self._db.on_loop)
                     self._db.committed()
                     return outcomes
         else:

@@ -1,12 +1,22 @@
-"""The fast paths on SQLite: a whole group, or a whole read plan (storage.plans), in one
-hand-off to the aiosqlite connection's own thread, the transaction owned here.
+"""The fast paths on SQLite: a whole group, or a whole read plan (storage.plans), as one
+transaction owned here, run straight on the sqlite3 connection under an aiosqlite one.
 
 Through SQLAlchemy each statement costs about four hand-offs to aiosqlite's thread (cursor,
 execute, fetch, close) and 300-400 us of CPU on a 2-core machine, which capped the writer
-near 270 commands/s. Here a group's BEGIN IMMEDIATE, reads, rules, writes and COMMIT run
-in one hand-off (the private one SQLAlchemy's aiosqlite dialect also uses): every hand-off
-waits for the thread and then for the event loop, which under load costs more than the
-rules it would keep on the loop. A read plan runs BEGIN, every step and ROLLBACK in one.
+near 270 commands/s. Here a group's BEGIN IMMEDIATE, reads, rules, writes and COMMIT, or a
+read plan's BEGIN, steps and ROLLBACK, run in one piece:
+
+- on the event loop itself (``on_loop``, the hub's default): a hand-off to aiosqlite's
+  thread costs about 75 us of CPU and two waits (for the thread, then for the loop), which
+  is more than most groups' statements, and the thread and the loop take the GIL from each
+  other at every statement. In WAL mode at synchronous=NORMAL a commit only appends to the
+  log (the checkpoint, the one fsync, runs beside it: storage.engine), and a reader never
+  waits for the writer, so the loop waits for no one, except another process holding the
+  write lock: the connection kept for this (storage.engine.Database) has a busy timeout of
+  0, and a transaction that finds the database locked goes through aiosqlite's thread
+  instead, which waits for the lock (a write) or is left to the caller (a read: ``Busy``);
+- in aiosqlite's thread, in one hand-off (the private one SQLAlchemy's aiosqlite dialect
+  also uses), when statements are not to run on the loop.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage import hellos, plans, rules, statements
 from storage.codec import dumps
+from storage.engine import BUSY_TIMEOUT_MS
 
 T = TypeVar("T")
 
@@ -58,30 +69,99 @@ def _rollback(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
 
 
+class Busy(Exception):
+    """Another process holds a lock the read needs; nothing was read (see ``read``)."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _begun(db: sqlite3.Connection, begin: Sequence[str]) -> bool:
+    """Run ``begin`` on the loop; False (and nothing begun) when the database is locked."""
+    try:
+        for sql in begin:
+            db.execute(sql)
+    except sqlite3.OperationalError as exc:
+        _rollback(db)
+        if _is_busy(exc):
+            return False
+        raise DBAPIError.instance("begin", None, exc, sqlite3.Error) from exc
+    return True
+
+
+def _on_loop(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    try:
+        return work(db)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance("group commit", None, exc, sqlite3.Error) from exc
+
+
+def _waiting(begin: Sequence[str], work: Callable[[sqlite3.Connection], T],
+             db: sqlite3.Connection) -> T:
+    """``begin`` then ``work``, waiting for a lock as the pool's connections do."""
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        for sql in begin:
+            db.execute(sql)
+        return work(db)
+    finally:
+        db.execute("PRAGMA busy_timeout=0")
+
+
+async def _transaction(driver: Any, begin: Sequence[str],
+                       work: Callable[[sqlite3.Connection], T], on_loop: bool) -> T:
+    """``begin`` then ``work`` (which ends the transaction), on the loop when ``on_loop``
+    and the database is free, else in the driver's thread."""
+    if on_loop:
+        if _begun(driver._conn, begin):
+            return _on_loop(driver._conn, work)
+        return await _in_driver_thread(driver, partial(_waiting, begin, work))
+
+    def begun(db: sqlite3.Connection) -> T:
+        for sql in begin:
+            db.execute(sql)
+        return work(db)
+
+    return await _in_driver_thread(driver, begun)
+
+
 async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
-                clock: rules.Clock, new_id: rules.NewId) -> list[rules.Outcome]:
+                clock: rules.Clock, new_id: rules.NewId,
+                on_loop: bool = False) -> list[rules.Outcome]:
     """Apply ``items`` in one transaction of their own on the aiosqlite connection
-    ``driver`` (see storage.drivers.core.apply_group for the outcomes). Any failure rolls
-    back."""
+    ``driver`` (see storage.drivers.core.apply_group for the outcomes), on the event loop
+    when ``on_loop`` (``driver`` must then be one kept with a busy timeout of 0; a locked
+    database is waited for in its thread). Any failure rolls back."""
     first = rules.needs(items)
     scope_reads = [statements.compiled(statement, dialect) for statement in _SCOPE_READS]
     reads = [statements.compiled(statement, dialect) for statement in _READS]
 
     def read(db: sqlite3.Connection) -> rules.Loaded:
-        db.execute("BEGIN IMMEDIATE")  # the write lock up front, as storage.engine does
-        values = {"todo_ids": dumps(first.todo_ids), "actors": dumps(first.actors)}
+        values: dict[str, list[str]] = {"todo_ids": first.todo_ids, "actors": first.actors}
+        encoded: dict[str, tuple[list[str], str]] = {}
+
+        def param(name: str) -> str:
+            # Each list as JSON once, and only for a statement that runs.
+            ids = values[name]
+            done = encoded.get(name)
+            if done is None or done[0] != ids:
+                done = encoded[name] = (ids, dumps(ids))
+            return done[1]
 
         def rows(compiled: statements.Compiled) -> list[Any]:
             sql, names = compiled
-            return db.execute(sql, [values[name] for name in names]).fetchall()
+            return db.execute(sql, [param(name) for name in names]).fetchall()
 
         todo_lists, memberships, members = scope_reads
         scope, lists = rules.involved_lists(
             first, rows(todo_lists) if first.todo_ids else [], rows(memberships))
-        values["lists"] = dumps(lists)
+        values["lists"] = lists
         needs = rules.scoped(first, scope, rows(members) if lists else [])
-        values.update({name: dumps(ids)
-                       for name, ids in statements.read_values(needs).items()})
+        values.update(statements.read_values(needs))
         results = [rows(compiled) if want else []
                    for compiled, want in zip(reads, statements.wanted(needs), strict=True)]
         return statements.loaded(needs, scope, *results)
@@ -97,7 +177,8 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
             _rollback(db)
             raise
 
-    return await _in_driver_thread(driver, work)
+    # BEGIN IMMEDIATE: the write lock up front, as storage.engine does.
+    return await _transaction(driver, ("BEGIN IMMEDIATE",), work, on_loop)
 
 
 class _Read(NamedTuple):
@@ -139,13 +220,19 @@ def _bound(value: Any) -> Any:
     return dumps(value) if isinstance(value, list) else value
 
 
-async def read(driver: Any, dialect: Dialect, plan: plans.Plan[T]) -> T:
+# A read transaction begins at its first read: the schema version is the cheapest, and
+# tells on the loop whether the read can start without waiting.
+_READ_BEGIN = ("BEGIN", "PRAGMA schema_version")
+
+
+async def read(driver: Any, dialect: Dialect, plan: plans.Plan[T], on_loop: bool = False) -> T:
     """Run ``plan`` (built on ``HELLOS`` or other statements made with this module's way
-    of passing lists) in one read transaction on the aiosqlite connection ``driver``, in
-    one hand-off to its thread."""
+    of passing lists) in one read transaction on the aiosqlite connection ``driver``: on the
+    event loop when ``on_loop`` (``driver`` must then be one kept with a busy timeout of 0;
+    ``Busy`` when the read would have to wait, before the plan's first step), else in one
+    hand-off to its thread."""
 
     def work(db: sqlite3.Connection) -> T:
-        db.execute("BEGIN")
         try:
             step = next(plan)
             while True:
@@ -163,4 +250,8 @@ async def read(driver: Any, dialect: Dialect, plan: plans.Plan[T]) -> T:
         finally:
             _rollback(db)
 
-    return await _in_driver_thread(driver, work)
+    if on_loop:
+        if not _begun(driver._conn, _READ_BEGIN):
+            raise Busy
+        return _on_loop(driver._conn, work)
+    return await _transaction(driver, _READ_BEGIN, work, on_loop=False)

@@ -127,9 +127,13 @@ async def _one_purpose(db: Database, ask: HelloAsk) -> HelloState:
 
 async def _compare(url: str) -> None:
     db = Database(url)
+    threaded = Database(url, on_loop=False)
     try:
         asks = _asks(await _fill(db))
         together = await read_hellos(db, asks, PAGE)
+        if db.is_sqlite:
+            assert together == await read_hellos(threaded, asks, PAGE), \
+                "on the loop and in aiosqlite's thread differ"
         assert together == await _alone(db, asks), "grouped and one at a time differ"
         assert together == await _plain(db, asks), "driver path and plain path differ"
         assert together == [await _one_purpose(db, ask) for ask in asks]
@@ -143,10 +147,12 @@ async def _compare(url: str) -> None:
                    if a.user_id == PRUNED[0] and a.since is not None and 0 <= a.since < 4)
     finally:
         await db.dispose()
+        await threaded.dispose()
 
 
 async def test_hello_reads_agree_on_sqlite(tmp_path: Path) -> None:
-    """aiosqlite's one hand-off against one read per hello, the plain path and old reads."""
+    """The SQLite path (on the event loop and in aiosqlite's thread) against one read per
+    hello, the plain path and old reads."""
     template = tmp_path / "template.db"
     await upgrade(f"sqlite+aiosqlite:///{template}")
     path = tmp_path / "db.db"

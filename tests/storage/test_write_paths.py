@@ -156,11 +156,12 @@ async def _one_by_one(db: Database, groups: list[list[Item]], clock: Any, new_id
     return await _plain(db, [[item] for group in groups for item in group], clock, new_id)
 
 
-async def _write_all(url: str, groups: list[list[Item]], way: Way) -> tuple[Any, Any]:
+async def _write_all(url: str, groups: list[list[Item]], way: Way,
+                     on_loop: bool = True) -> tuple[Any, Any]:
     new_ids = (str(uuid.UUID(int=10_000 + n)) for n in itertools.count())
     clock = (f"2026-01-01T00:{n // 60000:02d}:{n // 1000 % 60:02d}.{n % 1000:03d}Z"
              for n in itertools.count())
-    db = Database(url)
+    db = Database(url, on_loop=on_loop)
     try:
         async with db.write() as conn:
             await conn.execute(insert(users), [
@@ -193,7 +194,8 @@ async def _write_all(url: str, groups: list[list[Item]], way: Way) -> tuple[Any,
         await db.dispose()
 
 
-async def _compare(fresh_url: Callable[[], Awaitable[str]], seeds: range) -> None:
+async def _compare(fresh_url: Callable[[], Awaitable[str]], seeds: range,
+                   sqlite: bool = False) -> None:
     for seed in seeds:
         rng = random.Random(seed)
         items = _commands(rng, 150, order_share=1.0 if seed % 3 == 1 else 0.4)
@@ -204,12 +206,16 @@ async def _compare(fresh_url: Callable[[], Awaitable[str]], seeds: range) -> Non
         assert any(o[0] == "rejected" for o in plain[0]), f"seed {seed}: no refusal tried"
         assert fast[0] == plain[0], f"seed {seed}: fast and plain answers differ"
         assert fast[1] == plain[1], f"seed {seed}: fast and plain tables differ"
+        if sqlite:  # the fast path in aiosqlite's thread, as with TODOHUB_SQLITE_ON_LOOP=0
+            threaded = await _write_all(await fresh_url(), groups, _fast, on_loop=False)
+            assert threaded == fast, f"seed {seed}: on the loop and in the thread differ"
         assert single[0] == plain[0], f"seed {seed}: one by one answers differ from groups"
         assert single[1] == plain[1], f"seed {seed}: one by one tables differ from groups"
 
 
 async def test_write_paths_agree_on_sqlite(tmp_path: Path) -> None:
-    """aiosqlite's fast path (one hand-off to its thread) against SQLAlchemy's plain path."""
+    """The SQLite fast path (on the event loop, and in aiosqlite's thread) against
+    SQLAlchemy's plain path."""
     template = tmp_path / "template.db"
     await upgrade(f"sqlite+aiosqlite:///{template}")
     count = itertools.count()
@@ -219,7 +225,7 @@ async def test_write_paths_agree_on_sqlite(tmp_path: Path) -> None:
         shutil.copy(template, path)
         return f"sqlite+aiosqlite:///{path}"
 
-    await _compare(fresh_url, range(6))
+    await _compare(fresh_url, range(6), sqlite=True)
 
 
 @pytest.mark.services
