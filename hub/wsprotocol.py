@@ -27,6 +27,7 @@ tests/unit/test_wsprotocol.py holds both to uvicorn's own path.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 from urllib.parse import unquote
 
@@ -329,7 +330,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.handshake_complete or self.initial_response is not None:
             await super().send(message)  # uvicorn's answer to an accept out of turn
             return
-        if self.logger.isEnabledFor(20):
+        if self.logger.isEnabledFor(logging.INFO):
             self.logger.info('%s - "WebSocket %s" [accepted]', get_client_addr(self.scope),
                              get_path_with_query_string(self.scope))
         self.request = None  # type: ignore[assignment]

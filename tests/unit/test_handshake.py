@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import logging
 from typing import Any
 
 import pytest
@@ -103,10 +104,11 @@ def _app(seen: list[Any]) -> Any:
 
 
 async def _run(ws: type[LeanWebSocketProtocol], request: bytes, deflate: bool,
-               frames: list[bytes]) -> tuple[list[bytes], bool, list[Any]]:
+               frames: list[bytes], log_level: str = "critical",
+               ) -> tuple[list[bytes], bool, list[Any]]:
     seen: list[Any] = []
     settings = Settings(data_dir="/nonexistent", ws_deflate=deflate)
-    options = {**uvicorn_options(settings), "ws": ws, "log_level": "critical"}
+    options = {**uvicorn_options(settings), "ws": ws, "log_level": log_level, "log_config": None}
     config = uvicorn.Config(_app(seen), lifespan="off", **options)
     config.load()
     state = ServerState()
@@ -261,3 +263,20 @@ def test_uvicorn_internals_relied_on_are_there() -> None:
     for name in ("self.connections.add(self)", "self.server = get_local_addr(transport)",
                  "self.client = get_remote_addr(transport)", '"wss" if is_ssl(transport)'):
         assert name in made, name
+
+
+async def test_take_over_logs_as_uvicorn_does(caplog: pytest.LogCaptureFixture) -> None:
+    """At level INFO, the same lines: the accepted socket and websockets' connection open."""
+    lines = []
+    logger = logging.getLogger("uvicorn.error")  # uvicorn's loggers do not reach the root
+    logger.addHandler(caplog.handler)
+    try:
+        for ws in (_Original, LeanWebSocketProtocol):
+            caplog.clear()
+            await _run(ws, REQUESTS["query and escapes"], False, [CLOSE], "info")
+            lines.append([(r.levelname, r.getMessage()) for r in caplog.records
+                          if r.name == "uvicorn.error"])
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert lines[0] == lines[1]
+    assert any("[accepted]" in text for _, text in lines[1]), lines[1]
