@@ -101,4 +101,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
         self._in_head = False
-        super().handle_websocket_upgrade()
+        # hub.wsprotocol takes the parsed request over rather than having it parsed again.
+        take_over = getattr(self.ws_protocol_class, "take_over", None)
+        if take_over is not None:
+            take_over(self)
+        else:
+            super().handle_websocket_upgrade()
