@@ -21,7 +21,7 @@ request over as websockets' ``Request`` (what its parser would make of those byt
 bytes themselves when it would not make one), websockets judges and negotiates it as before
 (``ServerProtocol.process_request``; its ``accept`` answers a refused one), and the 101 is
 written once, as uvicorn would have written it. Behaviour is otherwise uvicorn's;
-tests/unit/test_wsprotocol.py holds both to uvicorn's own path.
+tests/unit/test_handshake.py holds both to uvicorn's own path.
 """
 
 from __future__ import annotations
