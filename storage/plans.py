@@ -3,8 +3,9 @@
 A plan is a generator that yields a list of queries (a step: statements that do not depend
 on each other) and receives their rows, one list per query, until it returns its result.
 The plain path runs it through SQLAlchemy on a connection in a read transaction
-(``run``); the SQLite driver path runs the whole plan in one hand-off to aiosqlite's thread
-(storage.drivers.sqlite.read). Both give the same rows, so both give the same result.
+(``run``); the SQLite driver path runs the whole plan at once, on the event loop or in one
+hand-off to aiosqlite's thread (storage.drivers.sqlite.read). Both give the same rows, so
+both give the same result.
 
 A plan's statements take their lists through ``listed(column, name)`` (see
 storage.statements): each driver builds the statements it runs with its own way of passing a

@@ -1,7 +1,8 @@
 """The writer that groups: a whole group of commands in one transaction, by the fastest path
 the database offers.
 
-- SQLite through aiosqlite: storage.drivers.sqlite (one hand-off to the driver's thread);
+- SQLite through aiosqlite: storage.drivers.sqlite (on the event loop, or in one hand-off to
+  the driver's thread);
 - PostgreSQL through asyncpg: storage.drivers.postgres (five round trips);
 - any other driver: storage.drivers.core, the plain SQLAlchemy path.
 
