@@ -36,8 +36,9 @@ REQUEST = (
 )
 
 
-class _Transport:
-    """Enough of an asyncio transport for uvicorn's protocols; keeps what is written."""
+class Transport:
+    """Enough of an asyncio transport for uvicorn's protocols; keeps what is written (also
+    the handshake tests' transport)."""
 
     def __init__(self) -> None:
         self.written: list[bytes] = []
@@ -114,7 +115,7 @@ async def _rounds(rounds: int, profile: str | None) -> list[float]:
             profiler.enable()
         began = time.process_time()
         for n in range(start, min(rounds, start + batch)):
-            transport = _Transport()
+            transport = Transport()
             protocol = config.http_protocol_class(  # type: ignore[call-arg]
                 config=config, server_state=state, app_state={}, _loop=loop)
             transport.protocol = protocol

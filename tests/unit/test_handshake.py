@@ -21,6 +21,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 from websockets.frames import Frame, Opcode
 
+from bench.handshake import Transport
 from hub.config import Settings
 from hub.serving import uvicorn_options
 from hub.wsprotocol import LeanWebSocketProtocol, plain_request
@@ -32,35 +33,6 @@ class _Original(LeanWebSocketProtocol):
     """The same protocol, upgraded the way uvicorn does it (the request parsed again)."""
 
     take_over = None  # type: ignore[assignment]
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-        self.closed = False
-        self.protocol: Any = None
-
-    def write(self, data: bytes) -> None:
-        self.written.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def set_protocol(self, protocol: Any) -> None:
-        self.protocol = protocol
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("10.0.0.7", 50001), "sockname": ("10.0.0.1", 8000)}.get(
-            name, default)
 
 
 def _app(seen: list[Any]) -> Any:
@@ -114,7 +86,7 @@ async def _run(ws: type[LeanWebSocketProtocol], request: bytes, deflate: bool,
     state = ServerState()
     state.default_headers = [(b"Server", b"uvicorn"), (b"date", b"Wed, 02 Dec 2026 04:00:00 GMT")]
     loop = asyncio.get_running_loop()
-    transport = _Transport()
+    transport = Transport()
     http = config.http_protocol_class(  # type: ignore[call-arg]
         config=config, server_state=state, app_state={}, _loop=loop)
     transport.protocol = http
@@ -123,13 +95,13 @@ async def _run(ws: type[LeanWebSocketProtocol], request: bytes, deflate: bool,
     for chunk in [*frames, None]:
         for _ in range(10):
             await asyncio.sleep(0)
-        if chunk is not None and not transport.closed:
+        if chunk is not None and not transport.closing:
             transport.protocol.data_received(chunk)
-    if not transport.closed:
+    if not transport.closing:
         transport.protocol.connection_lost(None)
     while state.tasks:
         await asyncio.sleep(0)
-    return transport.written, transport.closed, seen
+    return transport.written, transport.closing, seen
 
 
 def _request(path: str = "/ws", *extra: str, drop: str = "", method: str = "GET",
