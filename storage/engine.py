@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any, NamedTuple
 
 from sqlalchemy import event
@@ -79,19 +79,27 @@ class _Kept:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._raw: Raw | None = None
+        self._making = asyncio.Lock()
 
     async def get(self) -> Raw:
-        if self._raw is None:
-            conn = await self._engine.connect()
-            try:
-                driver: Any = (await conn.get_raw_connection()).driver_connection
-                # Statements on the loop never wait for a lock (storage.drivers.sqlite).
-                await driver.execute("PRAGMA busy_timeout=0")
-            except BaseException:
-                await conn.close()
-                raise
-            self._conn, self._raw = conn, Raw(driver, conn.dialect)
-        return self._raw
+        raw = self._raw
+        if raw is None:
+            async with self._making:  # two first callers at once make one connection
+                raw = self._raw or await self._make()
+        return raw
+
+    async def _make(self) -> Raw:
+        conn = await self._engine.connect()
+        try:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            # Statements on the loop never wait for a lock (storage.drivers.sqlite).
+            await driver.execute("PRAGMA busy_timeout=0")
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn, raw = conn, Raw(driver, conn.dialect)
+        self._raw = raw
+        return raw
 
     async def drop(self) -> None:
         conn, self._conn, self._raw = self._conn, None, None
@@ -124,8 +132,7 @@ class Database:
         if self.is_sqlite:
             # One writer connection for SQLAlchemy's writes (and one kept for the fast path);
             # BEGIN IMMEDIATE takes the write lock up front so a transaction never fails
-            # upgrading it.
-            # The loop uses connections that aiosqlite made in its own thread.
+            # upgrading it. The loop uses connections that aiosqlite made in its thread.
             shared = {"connect_args": {"check_same_thread": False}} if self.on_loop else {}
             self.writer = create_async_engine(url, pool_size=1 + kept, max_overflow=0,
                                               pool_reset_on_return=None, **shared)
@@ -148,12 +155,9 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside a write transaction, committed on success."""
-        if self.is_sqlite:
-            async with self._write_lock, self.writer.begin() as conn:
-                yield conn
-        else:
-            async with self.writer.begin() as conn:
-                yield conn
+        async with self._write_lock if self.is_sqlite else nullcontext(), \
+                self.writer.begin() as conn:
+            yield conn
         self.committed()
 
     @asynccontextmanager
