@@ -65,7 +65,8 @@ async def open_device(
     sock.send(json.dumps({"type": "hello", "protocol": 1, "token": device.account.token,
                           "device": device.name, "since": device.since}))
     try:
-        await asyncio.wait_for(asyncio.shield(device.synced), timeout)
+        async with asyncio.timeout(timeout):
+            await asyncio.shield(device.synced)
     except TimeoutError:
         raise TimeoutError(f"no synced within {timeout:g} s (close code "
                            f"{sock.close_code})") from None

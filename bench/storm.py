@@ -288,6 +288,8 @@ class HellosResult:
     errors: list[str]
     wrong: int  # devices that did not get exactly what their hello asked for
     hub_cpu_s: float
+    hub_system_cpu_s: float = 0.0  # the part of hub_cpu_s spent in the kernel
+    generator_cpu_s: float = 0.0  # this process's CPU over the same time
 
     @property
     def rate(self) -> float:
@@ -315,7 +317,8 @@ class HellosResult:
             f"({self.rate:.0f} sockets/s)",
             f"  per hello        connect to synced {self.hello.row()}",
             f"  hub CPU          {self.hub_cpu_s:.2f} s ({self.cpu_ms_per_hello:.2f} ms per "
-            f"hello)",
+            f"hello; kernel {self.hub_system_cpu_s:.2f} s), generator "
+            f"{self.generator_cpu_s:.2f} s",
             f"  errors           {len(self.errors)}"
             + (f" (first: {self.errors[0]})" if self.errors else ""),
             f"  wrong catch-up   {self.wrong}",
@@ -359,12 +362,13 @@ async def _hellos(config: HellosConfig, hub: HubProcess, options: HubOptions) ->
     if config.profile and not is_cprofile(config.profile):
         profiler = Profiler(hub.pid, config.profile, config.workers > 1)
         await profiler.started()
-    cpu0 = hub.cpu_seconds()
+    cpu0, system0, own0 = hub.cpu_seconds(), hub.system_cpu_seconds(), time.process_time()
     t0 = time.perf_counter()
     times, errors = await _open_all(hub, devices, config.concurrency,
                                     config.source_addresses, config.timeout)
     elapsed = time.perf_counter() - t0
-    cpu = hub.cpu_seconds() - cpu0
+    cpu, own = hub.cpu_seconds() - cpu0, time.process_time() - own0
+    system = hub.system_cpu_seconds() - system0
     if profiler is not None and (complaint := await profiler.stop()):
         errors.append(complaint)
     if config.mode == "since":
@@ -375,6 +379,7 @@ async def _hellos(config: HellosConfig, hub: HubProcess, options: HubOptions) ->
     wrong += sum(d.repeated + d.out_of_order for d in devices)
     result = HellosResult(config=config, setup=options.label, sockets=len(devices),
                           elapsed_s=elapsed, synced=len(times), hello=Latency.of_ns(times),
-                          errors=errors, wrong=wrong, hub_cpu_s=cpu)
+                          errors=errors, wrong=wrong, hub_cpu_s=cpu,
+                          hub_system_cpu_s=system, generator_cpu_s=own)
     await _close(devices)
     return result

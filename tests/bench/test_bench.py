@@ -44,10 +44,13 @@ async def test_fanout_delivers_every_change_once_in_order(tmp_path: Path) -> Non
     assert result.ok
 
 
-async def test_connections_open_and_stay_open(tmp_path: Path) -> None:
-    """50 idle authenticated sockets all reach synced and are still open after a pause; the
-    hub's memory is read."""
-    config = ConnectionsConfig(count=50, devices=2, hold=0.5, data_dir=str(tmp_path))
+@pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
+async def test_connections_open_and_stay_open(tmp_path: Path, deflate: bool) -> None:
+    """50 idle authenticated sockets (with the client's own codec, or websockets' with
+    compression) all reach synced and are still open after a pause; the hub's memory is
+    read."""
+    config = ConnectionsConfig(count=50, devices=2, hold=0.5, data_dir=str(tmp_path),
+                               deflate=deflate)
     async with asyncio.timeout(DEADLINE):
         result = await run_connections(config)
     assert result.users == 25
