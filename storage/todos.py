@@ -51,7 +51,8 @@ def todo_to_wire(row: Any) -> dict[str, Any]:
 
 def _tags(stored: str) -> list[str]:
     # Most todos have no tags; their stored "[]" needs no parse.
-    return [] if stored == "[]" else list(loads(stored))
+    tags: list[str] = [] if stored == "[]" else loads(stored)
+    return tags
 
 
 def _member_lists(user_id: str) -> Any:
