@@ -79,9 +79,9 @@ def _reads() -> tuple[Any, Any]:
                              text_null, text_null, float_null],
                        {name: todos.c[name] for name in TODO_COLUMNS}))
         .where(found.whereclause),
-        *[select(*padded("m", [todos.c.list_id.label("k_user"), text_null, text_null,
-                               text_null, func.max(todos.c.order).label("k_top")]))
-          .where(top.whereclause).group_by(todos.c.list_id) for top in (tops, outside)],
+        *[select(*padded("m", [top.selected_columns[0].label("k_user"), text_null, text_null,
+                               text_null, top.selected_columns[1].label("k_top")]))
+          .where(top.whereclause) for top in (tops, outside)],
     )
     return lock, union
 
