@@ -69,7 +69,8 @@ async def build_context(settings: Settings, migrate: bool = True) -> HubContext:
     url = settings.resolved_database_url
     if migrate:
         await upgrade(url)
-    db = Database(url, settings.db_pool_size, settings.db_max_overflow, settings.sqlite_on_loop)
+    db = Database(url, settings.db_pool_size, settings.db_max_overflow, settings.sqlite_on_loop,
+                  settings.sqlite_wal_limit_mb)
     broker = create_broker(settings.redis_url, settings.redis_prefix)
     presence = create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl)
     rooms = Rooms(broker)

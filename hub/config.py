@@ -80,6 +80,7 @@ class Settings(BaseModel):
     db_pool_size: int = _opt(10, "database pool size (PostgreSQL)", ge=1)
     db_max_overflow: int = _opt(10, "extra connections beyond the pool (PostgreSQL)", ge=0)
     sqlite_on_loop: bool = _opt(True, "run SQLite's statements on the event loop, not in a thread (a locked database is still waited for in one)")
+    sqlite_wal_limit_mb: float = _opt(64, "megabytes SQLite's write-ahead log may grow to under steady writes before a checkpoint rewinds it", gt=0)
     trusted_proxies: str = _opt("127.0.0.1", "comma-separated proxy addresses or networks whose X-Forwarded-For is believed (* for any)")
     limit_concurrency: int = _opt(10000, "HTTP connections, sockets included, before new ones get 503 (0: no limit)", ge=0)
     keep_alive_timeout: int = _opt(5, "seconds an idle HTTP keep-alive connection stays open", ge=1)

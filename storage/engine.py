@@ -19,11 +19,14 @@ log = logging.getLogger("todohub.storage")
 # Commits between two checkpoints of SQLite's write-ahead log (a command group writes a
 # handful of pages; SQLite's own checkpoint came every 1,000 pages).
 CHECKPOINT_EVERY = 100
+# Megabytes the write-ahead log may grow to before a checkpoint rewinds it (see
+# ``Database._run_checkpoint``), and the size SQLite cuts the file back to when it rewinds.
+WAL_LIMIT_MB = 64
 # How long a statement waits for another connection's lock before "database is locked".
 BUSY_TIMEOUT_MS = 10_000
 
 
-def _sqlite_hooks(engine: AsyncEngine, begin: str, writer: bool) -> None:
+def _sqlite_hooks(engine: AsyncEngine, begin: str, writer: bool, wal_limit: int) -> None:
     """Let SQLAlchemy emit BEGIN itself so that SAVEPOINT isolates (SQLite dialect docs)."""
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -34,6 +37,7 @@ def _sqlite_hooks(engine: AsyncEngine, begin: str, writer: bool) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA journal_size_limit={wal_limit}")
         if writer:
             # A checkpoint is the one fsync of WAL mode at synchronous=NORMAL; made by the
             # commit that crosses the threshold it held that commit (and its answer) for
@@ -124,8 +128,9 @@ class Database:
     """
 
     def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10,
-                 on_loop: bool = True) -> None:
+                 on_loop: bool = True, wal_limit_mb: float = WAL_LIMIT_MB) -> None:
         self.url = url
+        self.wal_limit = int(wal_limit_mb * 1024 * 1024)
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.on_loop = on_loop and self.is_sqlite
         kept = 1 if self.on_loop else 0
@@ -136,10 +141,11 @@ class Database:
             shared = {"connect_args": {"check_same_thread": False}} if self.on_loop else {}
             self.writer = create_async_engine(url, pool_size=1 + kept, max_overflow=0,
                                               pool_reset_on_return=None, **shared)
-            _sqlite_hooks(self.writer, "BEGIN IMMEDIATE", writer=True)
+            _sqlite_hooks(self.writer, "BEGIN IMMEDIATE", writer=True,
+                          wal_limit=self.wal_limit)
             self.reader = create_async_engine(url, pool_size=4 + kept, max_overflow=4,
                                               pool_reset_on_return=None, **shared)
-            _sqlite_hooks(self.reader, "BEGIN", writer=False)
+            _sqlite_hooks(self.reader, "BEGIN", writer=False, wal_limit=self.wal_limit)
         else:
             self.writer = create_async_engine(
                 url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
@@ -147,6 +153,7 @@ class Database:
             self.reader = self.writer
 
         self._commits = 0
+        self._page: int | None = None
         self._checkpoint: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
         self._kept_writer = _Kept(self.writer)
@@ -203,10 +210,43 @@ class Database:
         try:
             async with self.reader.connect() as conn:
                 driver: Any = (await conn.get_raw_connection()).driver_connection
-                # PASSIVE: copies what no reader still needs, never waits for the writer.
-                await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                pages, _ = await self._passive(driver)
+                if pages * await self._page_size(driver) > self.wal_limit:
+                    await self._rewind(driver)
         except Exception as exc:  # the next one tries again; the log only grows meanwhile
             log.warning("checkpoint of the write-ahead log failed: %s", exc)
+
+    async def _passive(self, driver: Any) -> tuple[int, int]:
+        """A PASSIVE checkpoint (it copies what no reader still needs and never waits for
+        the writer): the pages in the log and how many of them are copied."""
+        cursor = await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        _, pages, copied = await cursor.fetchone()
+        await cursor.close()
+        return pages, copied
+
+    async def _rewind(self, driver: Any) -> None:
+        """Copy the rest of the log with this process's writes held off, so that the next
+        writer starts the log again from the top.
+
+        SQLite starts the log again only when a writer begins after a checkpoint that copied
+        all of it; the writer goes on while a checkpoint copies, so there was always a newer
+        commit, and under steady writes the log grew for as long as they lasted (46 MB for
+        every 1,000 creates). Writes wait here for what the last checkpoint left (the
+        commits made while it ran), not for the whole log."""
+        async with self._write_lock:
+            pages, copied = await self._passive(driver)
+        size = pages * await self._page_size(driver)
+        if copied < pages and size > 4 * self.wal_limit:
+            log.warning("the write-ahead log holds %d MB and a reader (or another process's "
+                        "writer) kept it from being copied; trying again after %d commits",
+                        size // 2**20, CHECKPOINT_EVERY)
+
+    async def _page_size(self, driver: Any) -> int:
+        if self._page is None:
+            cursor = await driver.execute("PRAGMA page_size")
+            (self._page,) = await cursor.fetchone()
+            await cursor.close()
+        return self._page
 
     @asynccontextmanager
     async def read(self, consistent: bool = False) -> AsyncIterator[AsyncConnection]:
