@@ -24,6 +24,9 @@ Send = Callable[[str], Awaitable[None]]
 
 # Hellos in one read (each resuming one is a statement; well under SQLite's parameter limit).
 MAX_GROUP = 500
+# Turns of the event loop the first hello of a burst waits while others keep joining it:
+# a group of five costs little more than a group of one (measured in docs/benchmarks.md).
+LINGER = 12
 
 
 def check_retained(since: int, pruned: int) -> None:
@@ -44,7 +47,7 @@ class CatchUp:
         self._db = db
         self._snapshot_page = snapshot_page
         self._replay_page = replay_page
-        self._hellos: Grouped[HelloAsk, HelloState] = Grouped(self._read, MAX_GROUP)
+        self._hellos: Grouped[HelloAsk, HelloState] = Grouped(self._read, MAX_GROUP, LINGER)
 
     async def _read(self, asks: Any) -> list[HelloState]:
         return await read_hellos(self._db, asks, self._replay_page)

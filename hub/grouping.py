@@ -1,5 +1,9 @@
 """Calls that arrive together answered together: the asks that wait while one group is in
 flight go in the next, as the writer groups commands (a restart storm's hellos share reads).
+
+A burst's asks do not arrive in one turn of the event loop (each comes out of its own
+socket's handshake and sign-in), so the first group waits a few turns while more keep
+coming. A turn of an idle loop takes microseconds: a lone ask barely waits.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ R = TypeVar("R")
 
 class Grouped(Generic[A, R]):
     """``await grouped(ask)`` is ``many([ask])[0]``, with waiting asks grouped (at most
-    ``max_group`` at a time); a failure of ``many`` is raised to every ask of its group."""
+    ``max_group`` at a time); a failure of ``many`` is raised to every ask of its group.
+
+    Before the first group, up to ``linger`` turns of the event loop pass while asks keep
+    arriving; it goes at the first turn that brought none (``linger=0`` goes at once)."""
 
     def __init__(self, many: Callable[[Sequence[A]], Awaitable[Sequence[R]]],
-                 max_group: int) -> None:
+                 max_group: int, linger: int = 0) -> None:
         self._many = many
         self._max = max_group
+        self._linger = linger
         self._waiting: list[tuple[A, asyncio.Future[R]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -32,6 +40,7 @@ class Grouped(Generic[A, R]):
 
     async def _run(self) -> None:
         try:
+            await self._gather()
             while self._waiting:
                 group = self._waiting[:self._max]
                 del self._waiting[:self._max]
@@ -51,6 +60,16 @@ class Grouped(Generic[A, R]):
                         future.set_result(answer)
         finally:
             self._runner = None
+
+    async def _gather(self) -> None:
+        arrived = len(self._waiting)
+        for _ in range(self._linger):
+            if arrived >= self._max:
+                return
+            await asyncio.sleep(0)
+            if len(self._waiting) == arrived:
+                return
+            arrived = len(self._waiting)
 
 
 class PerKey:
