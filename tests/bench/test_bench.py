@@ -13,6 +13,7 @@ from bench.atrest import AtRestConfig, run_at_rest
 from bench.compare import compare
 from bench.connections import ConnectionsConfig, run_connections
 from bench.fanout import FanoutConfig, run_fanout
+from bench.hellocpu import cpu_per_hello
 from bench.sharing import SharingConfig, run_sharing
 from bench.storm import HellosConfig, StormConfig, run_hellos, run_storm
 from bench.throughput import ThroughputConfig, run_throughput
@@ -136,6 +137,15 @@ async def test_hellos_give_each_device_what_its_since_asks_for(tmp_path: Path,
     assert result.synced == 12 and result.errors == [], result.report()
     assert result.wrong == 0
     assert result.ok
+
+
+async def test_hellocpu_brings_every_socket_of_every_wave_to_synced(tmp_path: Path) -> None:
+    """The in-process hello path: 4 waves of 5 resuming hellos each end in synced (it raises
+    otherwise), and each wave's CPU is counted."""
+    async with asyncio.timeout(DEADLINE):
+        times = await cpu_per_hello(users=8, concurrency=5, rounds=4, profile=None,
+                                    data_dir=tmp_path / "hub")
+    assert len(times) == 4 and all(t > 0 for t in times)
 
 
 async def test_at_rest_signs_users_in_with_real_hashing_and_reads_memory(

@@ -1,0 +1,139 @@
+"""The hub's CPU per hello, in this process, without the network: the whole path of a
+resuming device from its upgrade request to ``synced``, as ``bench hellos`` drives it, but
+with each socket's transport a recorder, so that neither the kernel nor a load generator
+shares the count, and a change of a few microseconds shows.
+
+A hub is started to register the users and give each one change, then stopped; its data
+folder is opened here (``hub.app.build_context``) under the hub's own application and
+uvicorn's protocols as the hub configures them (``hub.serving``). In waves of
+``concurrency``, each socket gets its upgrade request, then (after its 101) a hello one
+change behind its user's head; the loop runs until every socket of the wave has its
+``synced``, and the wave's sockets are dropped (kept, with ``--keep``).
+``time.process_time`` over the waves, after the first tenth, is the CPU per hello.
+``python -m bench.hellocpu [--users N] [--concurrency N] [--rounds N] [--profile FILE.prof]``
+
+With every hello of a wave arriving together, their reads are one group and their frames
+one write each turn: ``--concurrency 1`` is the other end, one hello at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import cProfile
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.frames import Frame, Opcode
+
+from bench.handshake import REQUEST, Transport
+from bench.hellopath import _prepare
+
+
+def _hello(token: str, since: int) -> bytes:
+    text = json.dumps({"type": "hello", "protocol": 1, "token": token, "device": "d",
+                       "since": since})
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+
+
+async def cpu_per_hello(users: int, concurrency: int, rounds: int, profile: str | None,
+                        data_dir: Path, keep: bool = False) -> list[float]:
+    """CPU microseconds per hello of each wave after the first tenth; raises RuntimeError
+    when a wave's sockets are not all synced."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from hub.app import build_context, close_context, create_app
+    from hub.config import Settings
+    from hub.serving import uvicorn_options
+
+    tokens = await _prepare(data_dir, users, 1)
+    settings = Settings(data_dir=str(data_dir), access_ttl=3600, log_level="warning")
+    hub = await build_context(settings)
+    try:
+        app = create_app(settings)
+        app.state.hub = hub
+        config = uvicorn.Config(app, lifespan="off", **uvicorn_options(settings))
+        config.load()
+        state = ServerState()
+        loop = asyncio.get_running_loop()
+        hellos = []
+        for token in tokens:
+            head = await hub.catchup.head(hub.issuer.verify(token).user_id)
+            hellos.append(_hello(token, max(0, head - 1)))
+        keys = [base64.b64encode(os.urandom(16)) for _ in range(256)]
+        profiler = cProfile.Profile() if profile else None
+        times: list[float] = []
+        for wave in range(rounds):
+            if profiler and wave == rounds // 10:
+                profiler.enable()
+            began = time.process_time()
+            sockets: list[tuple[Transport, bytes]] = []
+            for n in range(concurrency):
+                index = (wave * concurrency + n) % len(hellos)
+                transport = Transport()
+                protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=state, app_state={}, _loop=loop)
+                transport.protocol = protocol
+                protocol.connection_made(transport)  # type: ignore[arg-type]
+                protocol.data_received(REQUEST % keys[index % len(keys)])
+                sockets.append((transport, hellos[index]))
+            await _until(lambda: all(t.written for t, _ in sockets))
+            for transport, hello in sockets:
+                transport.protocol.data_received(hello)
+            await _until(lambda: all(b'"synced"' in b"".join(t.written) for t, _ in sockets))
+            if not keep:
+                for transport, _ in sockets:
+                    transport.protocol.connection_lost(None)
+                await _until(lambda: not state.tasks)
+            times.append((time.process_time() - began) / concurrency * 1e6)
+        if profiler and profile:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        return times[rounds // 10:]
+    finally:
+        await close_context(hub)
+
+
+async def _until(done: Any, turns: int = 100_000) -> None:
+    for _ in range(turns):
+        if done():
+            return
+        await asyncio.sleep(0)
+    raise RuntimeError("the hub did not answer in process")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the waves and print the CPU per hello."""
+    parser = argparse.ArgumentParser(prog="python -m bench.hellocpu")
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=200, help="waves")
+    parser.add_argument("--profile", metavar="FILE.prof", default=None)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep every socket open, as bench hellos does")
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        run: Any = asyncio.run
+    else:
+        run = uvloop.run
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        times = run(cpu_per_hello(args.users, args.concurrency, args.rounds, args.profile,
+                           Path(folder) / "hub", args.keep))
+    print(f"hello: {args.rounds} waves of {args.concurrency} resuming hellos in process, "
+          f"CPU per hello median {statistics.median(times):.1f} us, "
+          f"best wave {min(times):.1f} us")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
