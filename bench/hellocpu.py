@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import cProfile
 import json
 import os
@@ -28,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +39,50 @@ from bench.handshake import REQUEST, Transport
 from bench.hellopath import _prepare
 
 
-def _hello(token: str, since: int) -> bytes:
-    text = json.dumps({"type": "hello", "protocol": 1, "token": token, "device": "d",
-                       "since": since})
-    return Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+def client_frame(data: dict[str, Any]) -> bytes:
+    """``data`` as a client's (masked) text frame."""
+    return Frame(Opcode.TEXT, json.dumps(data).encode()).serialize(mask=True)
 
 
-async def cpu_per_hello(users: int, concurrency: int, rounds: int, profile: str | None,
-                        data_dir: Path, keep: bool = False) -> list[float]:
-    """CPU microseconds per hello of each wave after the first tenth; raises RuntimeError
-    when a wave's sockets are not all synced."""
+def hello_frame(token: str, since: int, device: str = "d") -> bytes:
+    """A hello resuming after ``since``."""
+    return client_frame({"type": "hello", "protocol": 1, "token": token, "device": device,
+                         "since": since})
+
+
+class InProcess:
+    """The hub's application under uvicorn's protocols as the hub configures them, on this
+    loop, with sockets whose transports record what is written (``open``)."""
+
+    def __init__(self, hub: Any, config: Any, state: Any) -> None:
+        self.hub, self._config, self._state = hub, config, state
+        self._keys = [base64.b64encode(os.urandom(16)) for _ in range(256)]
+        self._opened = 0
+
+    def open(self) -> Transport:
+        """A new connection that has sent its upgrade request."""
+        transport = Transport()
+        protocol = self._config.http_protocol_class(
+            config=self._config, server_state=self._state, app_state={},
+            _loop=asyncio.get_running_loop())
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+        protocol.data_received(REQUEST % self._keys[self._opened % len(self._keys)])
+        self._opened += 1
+        return transport
+
+    async def drop(self, transports: list[Transport]) -> None:
+        """Close the connections and wait for their tasks to end."""
+        for transport in transports:
+            transport.protocol.connection_lost(None)
+        await until(lambda: not self._state.tasks)
+
+
+@contextlib.asynccontextmanager
+async def in_process(data_dir: Path, users: int, todos: int,
+                     ) -> AsyncIterator[tuple[InProcess, list[str]]]:
+    """A hub started to register ``users`` with ``todos`` each and stopped, its data folder
+    opened in this process; with the users' access tokens."""
     import uvicorn
     from uvicorn.server import ServerState
 
@@ -54,7 +90,7 @@ async def cpu_per_hello(users: int, concurrency: int, rounds: int, profile: str 
     from hub.config import Settings
     from hub.serving import uvicorn_options
 
-    tokens = await _prepare(data_dir, users, 1)
+    tokens = await _prepare(data_dir, users, todos)
     settings = Settings(data_dir=str(data_dir), access_ttl=3600, log_level="warning")
     hub = await build_context(settings)
     try:
@@ -62,13 +98,21 @@ async def cpu_per_hello(users: int, concurrency: int, rounds: int, profile: str 
         app.state.hub = hub
         config = uvicorn.Config(app, lifespan="off", **uvicorn_options(settings))
         config.load()
-        state = ServerState()
-        loop = asyncio.get_running_loop()
+        yield InProcess(hub, config, ServerState()), tokens
+    finally:
+        await close_context(hub)
+
+
+async def cpu_per_hello(users: int, concurrency: int, rounds: int, profile: str | None,
+                        data_dir: Path, keep: bool = False) -> list[float]:
+    """CPU microseconds per hello of each wave after the first tenth; raises RuntimeError
+    when a wave's sockets are not all synced."""
+    async with in_process(data_dir, users, 1) as (served, tokens):
+        hub = served.hub
         hellos = []
         for token in tokens:
             head = await hub.catchup.head(hub.issuer.verify(token).user_id)
-            hellos.append(_hello(token, max(0, head - 1)))
-        keys = [base64.b64encode(os.urandom(16)) for _ in range(256)]
+            hellos.append(hello_frame(token, max(0, head - 1)))
         profiler = cProfile.Profile() if profile else None
         times: list[float] = []
         for wave in range(rounds):
@@ -77,32 +121,22 @@ async def cpu_per_hello(users: int, concurrency: int, rounds: int, profile: str 
             began = time.process_time()
             sockets: list[tuple[Transport, bytes]] = []
             for n in range(concurrency):
-                index = (wave * concurrency + n) % len(hellos)
-                transport = Transport()
-                protocol = config.http_protocol_class(  # type: ignore[call-arg]
-                    config=config, server_state=state, app_state={}, _loop=loop)
-                transport.protocol = protocol
-                protocol.connection_made(transport)  # type: ignore[arg-type]
-                protocol.data_received(REQUEST % keys[index % len(keys)])
-                sockets.append((transport, hellos[index]))
-            await _until(lambda: all(t.written for t, _ in sockets))
+                sockets.append((served.open(), hellos[(wave * concurrency + n) % len(hellos)]))
+            await until(lambda: all(t.written for t, _ in sockets))
             for transport, hello in sockets:
                 transport.protocol.data_received(hello)
-            await _until(lambda: all(b'"synced"' in b"".join(t.written) for t, _ in sockets))
+            await until(lambda: all(b'"synced"' in b"".join(t.written) for t, _ in sockets))
             if not keep:
-                for transport, _ in sockets:
-                    transport.protocol.connection_lost(None)
-                await _until(lambda: not state.tasks)
+                await served.drop([t for t, _ in sockets])
             times.append((time.process_time() - began) / concurrency * 1e6)
         if profiler and profile:
             profiler.disable()
             profiler.dump_stats(profile)
         return times[rounds // 10:]
-    finally:
-        await close_context(hub)
 
 
-async def _until(done: Any, turns: int = 100_000) -> None:
+async def until(done: Any, turns: int = 100_000) -> None:
+    """Run the loop until ``done()``; RuntimeError after ``turns`` turns."""
     for _ in range(turns):
         if done():
             return

@@ -12,6 +12,7 @@ import pytest
 from bench.atrest import AtRestConfig, run_at_rest
 from bench.compare import compare
 from bench.connections import ConnectionsConfig, run_connections
+from bench.createcpu import cpu_per_create
 from bench.fanout import FanoutConfig, run_fanout
 from bench.hellocpu import cpu_per_hello
 from bench.sharing import SharingConfig, run_sharing
@@ -146,6 +147,17 @@ async def test_hellocpu_brings_every_socket_of_every_wave_to_synced(tmp_path: Pa
         times = await cpu_per_hello(users=8, concurrency=5, rounds=4, profile=None,
                                     data_dir=tmp_path / "hub")
     assert len(times) == 4 and all(t > 0 for t in times)
+
+
+async def test_createcpu_acks_every_create_and_delivers_it_to_the_other_device(
+        tmp_path: Path) -> None:
+    """The in-process write path: 6 waves of 2 creates each are acked on the sending device
+    and reach the user's other device (it raises otherwise), and each wave's CPU is
+    counted."""
+    async with asyncio.timeout(DEADLINE):
+        times = await cpu_per_create(users=3, concurrency=2, rounds=6, profile=None,
+                                     data_dir=tmp_path / "hub")
+    assert len(times) == 6 and all(t > 0 for t in times)
 
 
 async def test_at_rest_signs_users_in_with_real_hashing_and_reads_memory(
