@@ -203,6 +203,9 @@ async def _compare(fresh_url: Callable[[], Awaitable[str]], seeds: range,
         fast = await _write_all(await fresh_url(), groups, _fast)
         plain = await _write_all(await fresh_url(), groups, _plain)
         single = await _write_all(await fresh_url(), groups, _one_by_one)
+        # Groups of one: the fast paths' reads of a single user, todo and operation.
+        fast_single = await _write_all(await fresh_url(),
+                                       [[item] for group in groups for item in group], _fast)
         assert any(o[0] == "rejected" for o in plain[0]), f"seed {seed}: no refusal tried"
         assert fast[0] == plain[0], f"seed {seed}: fast and plain answers differ"
         assert fast[1] == plain[1], f"seed {seed}: fast and plain tables differ"
@@ -211,6 +214,7 @@ async def _compare(fresh_url: Callable[[], Awaitable[str]], seeds: range,
             assert threaded == fast, f"seed {seed}: on the loop and in the thread differ"
         assert single[0] == plain[0], f"seed {seed}: one by one answers differ from groups"
         assert single[1] == plain[1], f"seed {seed}: one by one tables differ from groups"
+        assert fast_single == single, f"seed {seed}: fast and plain differ one by one"
 
 
 async def test_write_paths_agree_on_sqlite(tmp_path: Path) -> None:
