@@ -1,11 +1,45 @@
 """The lean inbox and write gate of the socket protocol behave as asyncio's Queue and Event
-do for uvicorn: order kept, nothing lost to a cancelled reader, waiters woken."""
+do for uvicorn: order kept, nothing lost to a cancelled reader, waiters woken; a text frame
+made here is the frame websockets makes."""
 
 from __future__ import annotations
 
 import asyncio
 
-from hub.wsprotocol import _Gate, _Gathered, _Inbox
+from hypothesis import given
+from hypothesis import strategies as st
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
+
+from hub.wsprotocol import _Gate, _Gathered, _Inbox, text_frame
+
+
+def _websockets_frame(payload: bytes) -> bytes:
+    return Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+
+
+def test_text_frame_is_websockets_frame_at_every_length_boundary() -> None:
+    """At each size where the length's encoding changes, the bytes are websockets' own, and
+    a client's parser reads the payload back."""
+    for size in (0, 1, 125, 126, 127, 0xFFFF, 0x10000, 0x10001, 200_000):
+        payload = b"x" * size
+        made = text_frame(payload)
+        assert made == _websockets_frame(payload), size
+        reader = StreamReader()
+        reader.feed_data(made)
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as done:
+            frame = done.value
+        assert frame.opcode is Opcode.TEXT and frame.fin and frame.data == payload
+
+
+@given(st.text(max_size=3000))
+def test_text_frame_is_websockets_frame_for_any_text(text: str) -> None:
+    """Any text, encoded, framed as websockets frames it."""
+    payload = text.encode()
+    assert text_frame(payload) == _websockets_frame(payload)
 
 
 async def test_inbox_keeps_order_and_waits() -> None:
