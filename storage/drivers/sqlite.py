@@ -137,6 +137,22 @@ async def _transaction(driver: Any, begin: Sequence[str],
     return await _in_driver_thread(driver, begun)
 
 
+_Pair = tuple[statements.Compiled, statements.Compiled]
+_pairs: dict[str, tuple[list[_Pair], list[_Pair]]] = {}
+
+
+def _write_reads(dialect: Dialect) -> tuple[list[_Pair], list[_Pair]]:
+    """The scope reads and the reads of a group, each for lists and for lists of one."""
+    found = _pairs.get(dialect.name)
+    if found is None:
+        scope_reads, reads = (
+            [(statements.compiled(many, dialect), statements.compiled(one, dialect))
+             for many, one in zip(lists, ones, strict=True)]
+            for lists, ones in ((_SCOPE_READS, _SCOPE_READS_ONE), (_READS, _READS_ONE)))
+        found = _pairs[dialect.name] = (scope_reads, reads)
+    return found
+
+
 async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
                 clock: rules.Clock, new_id: rules.NewId,
                 on_loop: bool = False) -> list[rules.Outcome]:
@@ -145,10 +161,7 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
     when ``on_loop`` (``driver`` must then be one kept with a busy timeout of 0; a locked
     database is waited for in its thread). Any failure rolls back."""
     first = rules.needs(items)
-    scope_reads = [(statements.compiled(many, dialect), statements.compiled(one, dialect))
-                   for many, one in zip(_SCOPE_READS, _SCOPE_READS_ONE, strict=True)]
-    reads = [(statements.compiled(many, dialect), statements.compiled(one, dialect))
-             for many, one in zip(_READS, _READS_ONE, strict=True)]
+    scope_reads, reads = _write_reads(dialect)
 
     def read(db: sqlite3.Connection) -> rules.Loaded:
         values: dict[str, list[str]] = {"todo_ids": first.todo_ids, "actors": first.actors}
@@ -162,7 +175,7 @@ async def write(driver: Any, dialect: Dialect, items: Sequence[rules.Item],
                 done = encoded[name] = (ids, dumps(ids))
             return done[1]
 
-        def rows(compiled: tuple[statements.Compiled, statements.Compiled]) -> list[Any]:
+        def rows(compiled: _Pair) -> list[Any]:
             (sql, names), (one_sql, one_names) = compiled
             if all(len(values[name]) == 1 for name in one_names):
                 return db.execute(one_sql, [values[name][0] for name in one_names]).fetchall()
