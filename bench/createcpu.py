@@ -18,17 +18,21 @@ create. ``python -m bench.createcpu [--users N] [--concurrency N] [--rounds N]
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.handshake import Transport
-from bench.hellocpu import InProcess, client_frame, hello_frame, in_process, until
+from bench.hellocpu import (
+    InProcess,
+    client_frame,
+    hello_frame,
+    in_process,
+    run_in_folder,
+    until,
+)
 
 
 async def _devices(served: InProcess, tokens: list[str]) -> list[tuple[Transport, Transport]]:
@@ -91,15 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4000, help="waves")
     parser.add_argument("--profile", metavar="FILE.prof", default=None)
     args = parser.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        run: Any = asyncio.run
-    else:
-        run = uvloop.run
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        times = run(cpu_per_create(args.users, args.concurrency, args.rounds, args.profile,
-                                   Path(folder) / "hub"))
+    times = run_in_folder(lambda data_dir: cpu_per_create(
+        args.users, args.concurrency, args.rounds, args.profile, data_dir))
     print(f"create: {args.rounds} waves of {args.concurrency} creates in process, 2 devices "
           f"a user, CPU per create median {statistics.median(times):.1f} us, "
           f"mean {statistics.fmean(times):.1f} us")

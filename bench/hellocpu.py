@@ -29,14 +29,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from websockets.frames import Frame, Opcode
 
 from bench.handshake import REQUEST, Transport
 from bench.hellopath import _prepare
+
+T = TypeVar("T")
 
 
 def client_frame(data: dict[str, Any]) -> bytes:
@@ -144,6 +146,20 @@ async def until(done: Any, turns: int = 100_000) -> None:
     raise RuntimeError("the hub did not answer in process")
 
 
+def run_in_folder(work: Callable[[Path], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work(a hub's data folder)`` to its end, on uvloop when it is installed; the
+    folder is temporary."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        run: Any = asyncio.run
+    else:
+        run = uvloop.run
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        result: T = run(work(Path(folder) / "hub"))
+        return result
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the waves and print the CPU per hello."""
     parser = argparse.ArgumentParser(prog="python -m bench.hellocpu")
@@ -154,15 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep every socket open, as bench hellos does")
     args = parser.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        run: Any = asyncio.run
-    else:
-        run = uvloop.run
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        times = run(cpu_per_hello(args.users, args.concurrency, args.rounds, args.profile,
-                           Path(folder) / "hub", args.keep))
+    times = run_in_folder(lambda data_dir: cpu_per_hello(
+        args.users, args.concurrency, args.rounds, args.profile, data_dir, args.keep))
     print(f"hello: {args.rounds} waves of {args.concurrency} resuming hellos in process, "
           f"CPU per hello median {statistics.median(times):.1f} us, "
           f"best wave {min(times):.1f} us")
