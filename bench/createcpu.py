@@ -56,6 +56,9 @@ async def cpu_per_create(users: int, concurrency: int, rounds: int, profile: str
                          data_dir: Path) -> list[float]:
     """CPU microseconds per create of each wave after the first tenth; raises RuntimeError
     when a create of a wave is not acked or its change does not reach the other device."""
+    if concurrency > users:
+        # A wave's creates come from different users, or one ack would pass for two.
+        raise ValueError("concurrency must not exceed users")
     async with in_process(data_dir, users, 0) as (served, tokens):
         pairs = await _devices(served, tokens)
         # The frames are made before the clock runs: encoding them is the client's work.
