@@ -151,7 +151,7 @@ class RedisBroker(Broker):
             pubsub = self._subscriber.pubsub()
             try:
                 async with self._lock:
-                    await pubsub.connect()  # type: ignore[no-untyped-call]
+                    await pubsub.connect()  # type: ignore[no-untyped-call, unused-ignore]
                     self._resync = {self._prefix + room for room in self._rooms}
                     if self._resync:
                         await pubsub.subscribe(*self._resync)
@@ -183,7 +183,7 @@ class RedisBroker(Broker):
                         waiter.set_result(None)
                 self._waiters.clear()
                 with contextlib.suppress(*FAULTS):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, self._backoff[1])
 
