@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,14 @@ def skip_or_fail(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"required service missing (TODOHUB_REQUIRE_SERVICES=1): {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_of_the_test() -> Iterator[None]:
+    """Collects reference cycles after each test, so that a socket or transport a test left
+    unclosed fails that test (the warnings are errors) instead of a later one."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

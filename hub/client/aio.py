@@ -104,7 +104,9 @@ class AsyncHub:
         long as the caller iterates: todo changes and list changes (``op`` ``list`` and
         ``list_removed``, see :class:`hub.client.Change`). Reconnects with backoff and
         resumes where it was, so nothing is missed or repeated. Gives up (Unreachable) only
-        when the first ``retries`` attempts all fail; once connected, it keeps trying."""
+        when the first ``retries`` attempts all fail; once connected, it keeps trying. A loop
+        that stops early closes the socket at once when it iterates inside
+        ``contextlib.aclosing(hub.watch())``."""
         state = WatchState(self.token, since, device)
         backoff = Backoff()
         address = calls.ws_url(self.url)

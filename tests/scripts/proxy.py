@@ -37,37 +37,43 @@ class DroppingProxy:
         for task in list(self._tasks):
             with contextlib.suppress(BaseException):
                 await task
+        if self._server is not None:
+            await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        writers = [writer]
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            self._tasks.discard(task)
-            return
+            writers.append(up_writer)
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter,
-                       answers: bool) -> None:
-            while data := await src.read(65536):
-                if answers and self.drop_answers > 0:
-                    self.drop_answers -= 1
-                    self.dropped += 1
-                    writer.transport.abort()
-                    up_writer.transport.abort()
-                    return
-                dst.write(data)
-                await dst.drain()
-            dst.close()
+            async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter,
+                           answers: bool) -> None:
+                while data := await src.read(65536):
+                    if answers and self.drop_answers > 0:
+                        self.drop_answers -= 1
+                        self.dropped += 1
+                        writer.transport.abort()
+                        up_writer.transport.abort()
+                        return
+                    dst.write(data)
+                    await dst.drain()
+                dst.close()
 
-        try:
             await asyncio.gather(pipe(reader, up_writer, False), pipe(up_reader, writer, True),
                                  return_exceptions=True)
+        except OSError:
+            pass
         finally:
-            writer.close()
-            up_writer.close()
+            # Both ends are closed and waited for on every way out, a cancellation by stop()
+            # included, so no transport outlives the test's loop unclosed.
+            for each in writers:
+                each.close()
+            for each in writers:
+                with contextlib.suppress(BaseException):
+                    await each.wait_closed()
             self._tasks.discard(task)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import aclosing
 from pathlib import Path
 
 import httpx
@@ -133,10 +134,11 @@ async def test_watch_survives_a_hub_restart_without_loss_or_repeat(tmp_path: Pat
         seen: list[int] = []
         async with AsyncHub(hubs[0].url, token) as client:
             async def follow() -> None:
-                async for change in client.watch(since=0):
-                    seen.append(change["seq"])
-                    if len(seen) == 5:
-                        return
+                async with aclosing(client.watch(since=0)) as changes:
+                    async for change in changes:
+                        seen.append(change["seq"])
+                        if len(seen) == 5:
+                            return
 
             watcher = asyncio.create_task(follow())
             await _wait_socket(hubs[0].url)

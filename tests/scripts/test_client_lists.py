@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
+from contextlib import aclosing
 from typing import Any
 
 import pytest
@@ -149,10 +150,11 @@ async def test_watch_yields_list_changes_once_and_in_order(hub: RunningHub) -> N
         await ann.todos.create("before bob", list_id=shared["id"])
 
         async def follow() -> None:
-            async for change in bob.watch(since=0):
-                seen.append(dict(change))
-                if change["op"] == "list_removed":
-                    return
+            async with aclosing(bob.watch(since=0)) as changes:
+                async for change in changes:
+                    seen.append(dict(change))
+                    if change["op"] == "list_removed":
+                        return
 
         watcher = asyncio.create_task(follow())
         await bob.lists.accept((await ann.lists.invite(shared["id"]))["token"])
