@@ -5,7 +5,6 @@ type, headers, body schema)."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,24 +31,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 EXAMPLES = 25
 
 # The HTTP client under schemathesis can leave a socket of a failed or retried request in a
-# reference cycle, unclosed; the collector then finds it in whichever later test it happens to
-# run. Each test here collects its own garbage, and such a socket of the client is not an
-# error of the hub's (which runs in its own process). The first collection here also finds
-# what earlier modules' clients left, asyncio transports among them: not this module's
-# either, nor the hub's.
+# reference cycle, unclosed; the collection after each test (tests/conftest.py) finds it
+# there. Such a socket of the client is not an error of the hub's (which runs in its own
+# process).
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning",
-    "ignore:Exception ignored in. <function _SelectorTransport.__del__"
-    ":pytest.PytestUnraisableExceptionWarning",
-    "ignore:unclosed <socket.socket:ResourceWarning",
-    "ignore:unclosed transport:ResourceWarning")
-
-
-@pytest.fixture(autouse=True)
-def _collect_client_garbage() -> Iterator[None]:
-    """Collects cycles at the end of each test, under this module's warning filters."""
-    yield
-    gc.collect()
+    "ignore:unclosed <socket.socket:ResourceWarning")
 
 
 @pytest.fixture(scope="module")
