@@ -1,5 +1,8 @@
-"""Compare: one benchmark against two servers in one run, alternating A, B, A, B, ..., so that
-the noise of a shared machine falls on both; prints each side's median and the ratio B / A.
+"""Compare: one benchmark against two servers in one run, alternating A, B, B, A, ..., so that
+the noise of a shared machine falls on both; prints each side's median, the ratio of the
+medians B / A, and the paired ratio: B's run over A's run of the same round, whose geometric
+mean and range say more than the medians when the machine's speed drifts during a sitting
+(the runs of one round are minutes apart, the rounds of a sitting up to an hour).
 
 ``python -m bench compare --a <target> --b <target> [--rounds N] <benchmark> [its options]``
 where a target is ``.`` (this checkout's hub), ``floor`` (bench/floor.py) or the path of
@@ -34,15 +37,35 @@ FIGURES: dict[str, list[tuple[str, str, bool]]] = {
 
 @dataclass
 class Side:
-    """One server's runs."""
+    """One server's runs, by round (None: the run failed to report)."""
 
     target: str
-    results: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any] | None] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        """The runs that reported."""
+        return [run for run in self.runs if run is not None]
+
     def median(self, path: str) -> float:
+        """The median of the figure at ``path`` over the runs that reported it."""
         values = [v for r in self.results if (v := _get(r, path)) is not None]
         return statistics.median(values) if values else float("nan")
+
+
+def paired(a: Side, b: Side, path: str) -> tuple[float, float, float] | None:
+    """B's figure over A's in each round where both reported it (and A's is not 0): their
+    geometric mean, lowest and highest; None when no round has both."""
+    ratios = []
+    for run_a, run_b in zip(a.runs, b.runs, strict=False):
+        va = _get(run_a, path) if run_a is not None else None
+        vb = _get(run_b, path) if run_b is not None else None
+        if va and vb is not None and vb > 0 and va > 0:
+            ratios.append(vb / va)
+    if not ratios:
+        return None
+    return statistics.geometric_mean(ratios), min(ratios), max(ratios)
 
 
 def _get(data: dict[str, Any], path: str) -> float | None:
@@ -84,24 +107,27 @@ def compare(a: str, b: str | Sequence[str], benchmark: str, options: Sequence[st
             outcome = _run_one(benchmark, options, side.target)
             if isinstance(outcome, str):
                 side.failures.append(outcome)
+                side.runs.append(None)
             else:
-                side.results.append(outcome)
+                side.runs.append(outcome)
                 if not outcome.get("ok", True):
                     side.failures.append("a run reported FAILED (lost, repeated or errors)")
             print(f"  round {round_ + 1}: {side.target or '.'} done", file=sys.stderr)
     names = ["A", *(f"B{i + 1}" if len(others) > 1 else "B" for i in range(len(others)))]
     lines = [f"compare {benchmark} {' '.join(options)} ({rounds} rounds, alternating; "
-             f"medians)"]
+             f"medians, and the paired ratio of each round: geometric mean (lowest-highest))"]
     for side, name in zip(sides, names, strict=True):
         lines.append(f"  {name:<3} {side.target}")
     lines.append(f"  {'figure':<22} {'A':>10}" + "".join(
-        f" {n:>10} {n + ' / A':>8}" for n in names[1:]))
+        f" {n:>10} {n + ' / A':>8} {'paired ' + n + ' / A':>22}" for n in names[1:]))
     for label, path, _lower in FIGURES[benchmark]:
         va = sides[0].median(path)
         row = f"  {label:<22} {va:>10.2f}"
         for side in sides[1:]:
             vb = side.median(path)
-            row += f" {vb:>10.2f} {vb / va if va else float('nan'):>8.2f}"
+            pair = paired(sides[0], side, path)
+            shown = "-" if pair is None else f"{pair[0]:.2f} ({pair[1]:.2f}-{pair[2]:.2f})"
+            row += f" {vb:>10.2f} {vb / va if va else float('nan'):>8.2f} {shown:>22}"
         lines.append(row)
     for side, name in zip(sides, names, strict=True):
         ok = len(side.results) == rounds and not side.failures

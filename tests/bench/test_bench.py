@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.atrest import AtRestConfig, run_at_rest
-from bench.compare import compare
+from bench.compare import Side, compare, paired
 from bench.connections import ConnectionsConfig, run_connections
 from bench.createcpu import cpu_per_create
 from bench.fanout import FanoutConfig, run_fanout
@@ -196,5 +196,18 @@ async def test_floor_serves_the_storm(tmp_path: Path) -> None:
 def test_compare_runs_both_sides_and_prints_the_ratio() -> None:
     """compare runs the benchmark once on each side and reports both as correct."""
     report = compare("floor", ".", "connections", ["--count", "10", "--hold", "0"], rounds=1)
-    assert "B / A" in report and "sockets/s" in report
+    assert "B / A" in report and "sockets/s" in report and "paired B / A" in report
     assert report.count("correctness   OK") == 2, report
+
+
+def test_paired_ratio_is_taken_round_by_round() -> None:
+    """Each round's B over the same round's A: a drift of the machine that falls on both
+    runs of a round cancels, and a round where either side did not report is left out."""
+    a = Side("a", runs=[{"p99": 1.0}, {"p99": 4.0}, None, {"p99": 2.0}])
+    b = Side("b", runs=[{"p99": 2.0}, {"p99": 8.0}, {"p99": 1.0}, {"other": 1.0}])
+    mean, low, high = paired(a, b, "p99") or (0.0, 0.0, 0.0)
+    assert (round(mean, 9), low, high) == (2.0, 2.0, 2.0)
+    # The ratio of the medians would say 2.0 / 2.0 = 1.0 here.
+    assert (a.median("p99"), b.median("p99")) == (2.0, 2.0)
+    assert paired(a, b, "missing") is None
+    assert paired(Side("a", runs=[{"x": 0.0}]), Side("b", runs=[{"x": 1.0}]), "x") is None
