@@ -22,6 +22,29 @@ class Account:
     token: str
 
 
+# A kept-alive connection that the hub closes as idle (after its keep-alive timeout) just as
+# the client sends on it loses that request: the client sees the connection end without an
+# answer. Such a request is sent again on a new connection, this many times at most.
+RESENDS = 3
+
+
+async def post_with_resends(http: httpx.AsyncClient, path: str, body: dict[str, str],
+                taken: bool = False) -> httpx.Response:
+    """POST ``body`` to ``path``, sent again when the connection ended without an answer;
+    ``taken``: a 409 after such a resend is the first attempt's own registration."""
+    for attempt in range(RESENDS + 1):
+        try:
+            answer = await http.post(path, json=body)
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+            if attempt == RESENDS:
+                raise
+            continue
+        if taken and attempt and answer.status_code == 409:
+            return httpx.Response(201, request=answer.request)
+        return answer
+    raise AssertionError("unreachable")
+
+
 async def register_users(base_url: str, count: int, concurrency: int = 32) -> list[Account]:
     """Register ``count`` users and log each in, ``concurrency`` at a time; in order."""
     run = uuid.uuid4().hex[:8]
@@ -33,11 +56,11 @@ async def register_users(base_url: str, count: int, concurrency: int = 32) -> li
             username = f"b{run}-{index}"
             body = {"username": username, "password": PASSWORD}
             async with gate:
-                created = await http.post("/api/auth/register", json=body)
+                created = await post_with_resends(http, "/api/auth/register", body, taken=True)
                 if created.status_code != 201:
                     raise RuntimeError(f"register {username}: expected 201, got "
                                        f"{created.status_code} {created.text[:200]}")
-                answer = await http.post("/api/auth/login", json=body)
+                answer = await post_with_resends(http, "/api/auth/login", body)
                 if answer.status_code != 200:
                     raise RuntimeError(f"login {username}: expected 200, got "
                                        f"{answer.status_code} {answer.text[:200]}")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bench.accounts import post_with_resends
 from bench.atrest import AtRestConfig, run_at_rest
 from bench.compare import Side, compare, paired
 from bench.connections import ConnectionsConfig, run_connections
@@ -211,3 +213,38 @@ def test_paired_ratio_is_taken_round_by_round() -> None:
     assert (a.median("p99"), b.median("p99")) == (2.0, 2.0)
     assert paired(a, b, "missing") is None
     assert paired(Side("a", runs=[{"x": 0.0}]), Side("b", runs=[{"x": 1.0}]), "x") is None
+
+
+async def test_a_request_lost_with_its_connection_is_sent_again() -> None:
+    """The set-up's REST calls survive a connection that ends without an answer (a kept-alive
+    one the server closed as idle just as the request left): the request goes again, and a
+    registration that answers 409 then is the first attempt's, taken as made."""
+    requests: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        requests.append(head + await reader.readexactly(length))
+        if len(requests) > 1:
+            writer.write(b"HTTP/1.1 409 Conflict\r\ncontent-length: 0\r\n"
+                         b"connection: close\r\n\r\n")
+            await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            body = {"username": "u", "password": "p"}
+            made = await post_with_resends(http, "/api/auth/register", body, taken=True)
+            assert len(requests) == 2  # the first connection ended without an answer
+            requests.clear()
+            requests.append(b"")  # the next connection answers at once
+            refused = await post_with_resends(http, "/api/auth/register", body, taken=True)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert made.status_code == 201
+    assert refused.status_code == 409  # a 409 to a first attempt is the hub's own answer
