@@ -28,20 +28,17 @@ class Account:
 RESENDS = 3
 
 
-async def post_with_resends(http: httpx.AsyncClient, path: str, body: dict[str, str],
-                taken: bool = False) -> httpx.Response:
-    """POST ``body`` to ``path``, sent again when the connection ended without an answer;
-    ``taken``: a 409 after such a resend is the first attempt's own registration."""
+async def post_with_resends(http: httpx.AsyncClient, path: str,
+                            body: dict[str, str]) -> tuple[httpx.Response, bool]:
+    """POST ``body`` to ``path``, sent again when the connection ended without an answer:
+    the answer, and whether the request was sent more than once (so that an earlier
+    attempt may have been applied)."""
     for attempt in range(RESENDS + 1):
         try:
-            answer = await http.post(path, json=body)
+            return await http.post(path, json=body), attempt > 0
         except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
             if attempt == RESENDS:
                 raise
-            continue
-        if taken and attempt and answer.status_code == 409:
-            return httpx.Response(201, request=answer.request)
-        return answer
     raise AssertionError("unreachable")
 
 
@@ -56,11 +53,13 @@ async def register_users(base_url: str, count: int, concurrency: int = 32) -> li
             username = f"b{run}-{index}"
             body = {"username": username, "password": PASSWORD}
             async with gate:
-                created = await post_with_resends(http, "/api/auth/register", body, taken=True)
-                if created.status_code != 201:
+                created, resent = await post_with_resends(http, "/api/auth/register", body)
+                # A 409 to a resend is the earlier attempt's registration (names are unique
+                # to this run).
+                if created.status_code != 201 and not (resent and created.status_code == 409):
                     raise RuntimeError(f"register {username}: expected 201, got "
                                        f"{created.status_code} {created.text[:200]}")
-                answer = await post_with_resends(http, "/api/auth/login", body)
+                answer, _ = await post_with_resends(http, "/api/auth/login", body)
                 if answer.status_code != 200:
                     raise RuntimeError(f"login {username}: expected 200, got "
                                        f"{answer.status_code} {answer.text[:200]}")

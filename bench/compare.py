@@ -61,7 +61,7 @@ def paired(a: Side, b: Side, path: str) -> tuple[float, float, float] | None:
     for run_a, run_b in zip(a.runs, b.runs, strict=False):
         va = _get(run_a, path) if run_a is not None else None
         vb = _get(run_b, path) if run_b is not None else None
-        if va and vb is not None and vb > 0 and va > 0:
+        if va is not None and vb is not None and va > 0 and vb > 0:
             ratios.append(vb / va)
     if not ratios:
         return None
