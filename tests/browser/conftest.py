@@ -113,6 +113,9 @@ def open_device(chromium: Browser) -> Iterator[DeviceFactory]:
             lambda msg: device.errors.append(msg.text) if msg.type == "error" else None,
         )
         page.on("pageerror", lambda exc: device.errors.append(f"page error: {exc}"))
+        page.on("response", lambda answer: device.refused.append(
+            f"{answer.status} {answer.request.method} {answer.url}") if answer.status >= 400
+            else None)
         devices.append(device)
         page.goto(url)
         if wait_live:
@@ -124,7 +127,8 @@ def open_device(chromium: Browser) -> Iterator[DeviceFactory]:
     for device in devices:
         device.context.close()
     problems = {name: errors for name, errors in problems.items() if errors}
-    assert not problems, f"console errors: {problems}"
+    refused = {d.name: d.refused for d in devices if d.name in problems and d.refused}
+    assert not problems, f"console errors: {problems}; answers of 400 and above: {refused}"
 
 
 @pytest.fixture

@@ -66,6 +66,8 @@ class Device:
     name: str
     errors: list[str] = field(default_factory=list)
     allowed: tuple[str, ...] = ()
+    # Answers of 400 and above, which the browser's console reports without their address.
+    refused: list[str] = field(default_factory=list)
 
     # ---- locators and reads ------------------------------------------------------------
 
